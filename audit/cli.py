@@ -1,0 +1,192 @@
+"""The command line: parses options and wires the stages together; nothing else.
+
+Every user mistake ends as one line on stderr and exit 2; a crash shows its
+traceback only with ``--debug``.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from audit import __version__
+from audit.status import ExitCode
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+@dataclass(frozen=True)
+class GlobalOptions:
+    debug: bool
+    ca_bundle: str | None
+    allow_insecure: bool
+
+
+def _fail(message: str, code: ExitCode) -> None:
+    click.echo(f"permaudit: {message}", err=True)
+    sys.exit(int(code))
+
+
+def handle_errors(func: F) -> F:
+    """Turn every expected error into one line and its exit code (``--debug`` re-raises)."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        from audit.auth import AuthFailed
+        from audit.client import InsecureURLError, TransportError
+        from audit.config import ConfigError
+
+        opts = click.get_current_context().find_object(GlobalOptions)
+        try:
+            return func(*args, **kwargs)
+        except (click.exceptions.Exit, click.ClickException, SystemExit):
+            raise
+        except KeyboardInterrupt:
+            if opts and opts.debug:
+                raise
+            _fail("interrupted", ExitCode.INTERRUPTED)
+        except ConfigError as exc:
+            if opts and opts.debug:
+                raise
+            _fail(str(exc), ExitCode.USAGE)
+        except (InsecureURLError, UsageError) as exc:
+            if opts and opts.debug:
+                raise
+            _fail(str(exc), ExitCode.USAGE)
+        except TransportError as exc:
+            if opts and opts.debug:
+                raise
+            _fail(f"the site could not be reached: {exc}", ExitCode.UNREACHABLE)
+        except AuthFailed as exc:
+            if opts and opts.debug:
+                raise
+            _fail(str(exc), ExitCode.UNREACHABLE)
+
+    return wrapper  # type: ignore[return-value]
+
+
+class UsageError(Exception):
+    """A command-line value that cannot work (one plain sentence)."""
+
+
+def _csv_list(value: str | None) -> tuple[str, ...]:
+    if not value:
+        return ()
+    return tuple(part.strip() for part in value.split(",") if part.strip())
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="permaudit")
+@click.option("--debug", is_flag=True, help="Tracebacks and debug logs (secrets stay masked).")
+@click.option("--ca-bundle", type=click.Path(exists=True, dir_okay=False), default=None,
+              help="CA bundle to verify the site's TLS certificate.")
+@click.option("--allow-insecure", is_flag=True, help="Allow plain http to a non-loopback host.")
+@click.pass_context
+def cli(ctx: click.Context, debug: bool, ca_bundle: str | None, allow_insecure: bool) -> None:
+    """Audit what every API user of an ERPNext / Frappe site can really do."""
+    ctx.obj = GlobalOptions(debug=debug, ca_bundle=ca_bundle, allow_insecure=allow_insecure)
+    from audit.secrets import install_log_masking
+
+    logging.basicConfig(level=logging.DEBUG if debug else logging.WARNING,
+                        format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    install_log_masking()
+
+
+def _warn(message: str) -> None:
+    click.echo(f"permaudit: warning: {message}", err=True)
+
+
+@cli.command("check-auth")
+@click.option("-c", "--config", "config_path", type=click.Path(path_type=Path), default=None,
+              help="The audit configuration (TOML).")
+@click.pass_obj
+@handle_errors
+def check_auth_cmd(opts: GlobalOptions, config_path: Path | None) -> None:
+    """Authenticate every configured user once and say who Frappe thinks it is."""
+    from audit.checkauth import check_auth, check_auth_exit_code, render_check_auth
+    from audit.client import ClientOptions
+    from audit.config import load_config
+
+    config = load_config(config_path, warn=_warn)
+    options = ClientOptions.from_config(config.site, ca_bundle=opts.ca_bundle,
+                                        allow_insecure=opts.allow_insecure, pool_size=2)
+    checks = check_auth(config, options)
+    click.echo(render_check_auth(checks))
+    sys.exit(int(check_auth_exit_code(checks)))
+
+
+@cli.command("run")
+@click.option("-c", "--config", "config_path", type=click.Path(path_type=Path), default=None)
+@click.option("-o", "--outdir", type=click.Path(path_type=Path, file_okay=False), default=None)
+@click.option("--mode", type=click.Choice(["passive", "safe", "active"]), default=None)
+@click.option("--users", default=None, help="Comma-separated config names.")
+@click.option("--doctypes", default=None, help="Comma-separated DocType names.")
+@click.option("--format", "formats", default="html,csv,terminal")
+@click.option("--fail-on", type=click.Choice(["low", "medium", "high", "critical"]), default="high")
+@click.option("--resume", is_flag=True, help="Finish an interrupted run in OUTDIR.")
+@click.option("--quiet", is_flag=True, help="No progress bar.")
+@click.pass_obj
+@handle_errors
+def run_cmd(opts: GlobalOptions, config_path: Path | None, outdir: Path | None, mode: str | None,
+            users: str | None, doctypes: str | None, formats: str, fail_on: str, resume: bool,
+            quiet: bool) -> None:
+    """Probe every DocType as every configured user and write the results."""
+    from audit.config import load_config
+    from audit.runner import RunRequest, run_audit
+
+    config = load_config(config_path, warn=_warn)
+    request = RunRequest(
+        config=config, outdir=outdir, mode=mode, users=_csv_list(users),
+        doctypes=_csv_list(doctypes), formats=_csv_list(formats), fail_on=fail_on,
+        resume=resume, quiet=quiet, ca_bundle=opts.ca_bundle, allow_insecure=opts.allow_insecure,
+    )
+    code = run_audit(request, echo=click.echo, warn=_warn)
+    sys.exit(int(code))
+
+
+@cli.command("demo")
+@click.option("-o", "--outdir", type=click.Path(path_type=Path, file_okay=False),
+              default=Path("reports/demo"), show_default=True)
+@click.option("--mode", type=click.Choice(["passive", "safe"]), default="safe", show_default=True)
+@click.option("--quiet", is_flag=True, help="No progress bar.")
+@click.pass_obj
+@handle_errors
+def demo_cmd(opts: GlobalOptions, outdir: Path, mode: str, quiet: bool) -> None:
+    """Serve the bundled demo site on loopback, audit it, write the reports, stop."""
+    from audit.runner import run_demo
+
+    code = run_demo(outdir=outdir, mode=mode, quiet=quiet, echo=click.echo, warn=_warn)
+    sys.exit(int(code))
+
+
+@cli.command("sim")
+@click.option("--fixture", type=click.Choice(["demo", "reference"]), default="demo",
+              show_default=True)
+@click.option("--site", default=None, help="Serve the fixture under this site name.")
+@click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True)
+@click.option("--secrets-out", type=click.Path(path_type=Path, dir_okay=False), default=None,
+              help="Write the credentials of the fixture as flat JSON (mode 0600).")
+@handle_errors
+def sim_cmd(fixture: str, site: str | None, port: int, secrets_out: Path | None) -> None:
+    """Serve a simulated Frappe 15 site on 127.0.0.1 until interrupted."""
+    from audit.sim.server import serve
+
+    try:
+        serve(fixture=fixture, site=site, port=port, secrets_out=secrets_out, echo=click.echo)
+    except OSError as exc:
+        raise UsageError(f"cannot serve on 127.0.0.1:{port}: {exc.strerror or exc}") from exc
+
+
+def main() -> None:
+    cli(prog_name="permaudit")
+
+
+if __name__ == "__main__":
+    main()

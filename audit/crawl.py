@@ -1,0 +1,239 @@
+"""The crawl engine: every (user, DocType, op) cell, concurrently, resumable.
+
+One client per user (each with a Session per thread), one global rate limiter,
+a checkpoint file appended as each cell finishes, and results returned in an
+order that never depends on thread timing.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import threading
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+from audit.client import TransportError
+from audit.discovery import resource
+from audit.inventory import DocTypeInfo, Inventory, TargetDoc
+from audit.model import Operation, Outcome, ProbeResult
+from audit.probes import CellProber, UserContext, Visible, list_params, now, visible_from_reply
+
+T = TypeVar("T")
+OPS: tuple[Operation, ...] = tuple(Operation)
+
+
+@dataclass(frozen=True)
+class Cell:
+    user: str
+    doctype: str
+    op: Operation
+
+    @property
+    def key(self) -> tuple[str, str, str]:
+        return (self.user, self.doctype, self.op.value)
+
+
+class Checkpoint:
+    """An append-only JSON-lines file of finished work, for ``--resume``."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._lock = threading.Lock()
+
+    def load(self) -> tuple[dict[tuple[str, str, str], ProbeResult], dict[tuple[str, str], Visible]]:
+        results: dict[tuple[str, str, str], ProbeResult] = {}
+        visible: dict[tuple[str, str], Visible] = {}
+        if not self.path.exists():
+            return results, visible
+        for line in self.path.read_text("utf-8").splitlines():
+            try:
+                rec = json.loads(line)
+            except json.JSONDecodeError:
+                continue  # a line cut short by the interruption
+            if rec.get("kind") == "probe":
+                row = ProbeResult.from_row(rec["row"])
+                results[row.key] = row
+            elif rec.get("kind") == "visible":
+                rows = rec.get("rows")
+                visible[(rec["user"], rec["doctype"])] = Visible(
+                    rows=None if rows is None else tuple(
+                        TargetDoc(name=r["name"], owner=r.get("owner", ""),
+                                  docstatus=int(r.get("docstatus", 0))) for r in rows),
+                    reply_status=rec.get("status"), message=rec.get("message", ""),
+                    exc_type=rec.get("exc_type", ""))
+        return results, visible
+
+    def _append(self, record: dict[str, Any]) -> None:
+        line = json.dumps(record, default=str) + "\n"
+        with self._lock, self.path.open("a", encoding="utf-8") as fh:
+            fh.write(line)
+            fh.flush()
+
+    def probe(self, row: ProbeResult) -> None:
+        self._append({"kind": "probe", "row": row.as_row()})
+
+    def visible(self, user: str, doctype: str, seen: Visible) -> None:
+        rows = None if seen.rows is None else [
+            {"name": t.name, "owner": t.owner, "docstatus": t.docstatus} for t in seen.rows]
+        self._append({"kind": "visible", "user": user, "doctype": doctype, "rows": rows,
+                      "status": seen.reply_status, "message": seen.message,
+                      "exc_type": seen.exc_type})
+
+
+class Progress:
+    """A tqdm bar on stderr, only on a terminal and never with --quiet."""
+
+    def __init__(self, total: int, label: str, enabled: bool) -> None:
+        self._bar: Any = None
+        if enabled and sys.stderr.isatty():
+            from tqdm import tqdm
+
+            self._bar = tqdm(total=total, desc=label, unit="probe", file=sys.stderr,
+                             leave=False, dynamic_ncols=True)
+
+    def advance(self, n: int = 1) -> None:
+        if self._bar is not None:
+            self._bar.update(n)
+
+    def close(self) -> None:
+        if self._bar is not None:
+            self._bar.close()
+
+
+class Interrupted(Exception):
+    """Ctrl-C during the crawl; what was done is kept in the checkpoint."""
+
+
+def run_pool(items: Sequence[T], work: Callable[[T], None], workers: int,
+             stop: threading.Event) -> None:
+    """Run ``work`` on every item with a bounded pool; Ctrl-C stops cleanly.
+
+    Worker exceptions surface here (``future.result()``); KeyboardInterrupt cancels
+    what has not started, lets running items finish, then raises :class:`Interrupted`.
+    """
+    pool = ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="probe")
+    it: Iterator[T] = iter(items)
+    pending: set[Future[None]] = set()
+
+    def guarded(item: T) -> None:
+        if not stop.is_set():
+            work(item)
+
+    try:
+        for item in it:
+            pending.add(pool.submit(guarded, item))
+            if len(pending) >= workers * 4:
+                done, pending = wait(pending, return_when=FIRST_COMPLETED)
+                for fut in done:
+                    fut.result()
+        while pending:
+            done, pending = wait(pending, return_when=FIRST_COMPLETED)
+            for fut in done:
+                fut.result()
+    except KeyboardInterrupt:
+        stop.set()
+        pool.shutdown(wait=True, cancel_futures=True)
+        raise Interrupted() from None
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+class Crawler:
+    def __init__(self, inventory: Inventory, contexts: Sequence[UserContext],
+                 prober: CellProber, checkpoint: Checkpoint, workers: int,
+                 progress: bool = True) -> None:
+        self.inventory = inventory
+        self.contexts = {c.name: c for c in contexts}
+        self.prober = prober
+        self.checkpoint = checkpoint
+        self.workers = workers
+        self.progress = progress
+        self.stop = threading.Event()
+
+    def doctypes(self) -> list[DocTypeInfo]:
+        return [self.inventory.doctypes[n] for n in sorted(self.inventory.doctypes)]
+
+    def survey(self, done: dict[tuple[str, str], Visible]) -> None:
+        """Each user's own list of each DocType: read evidence and targets."""
+        jobs = [(ctx, dt) for ctx in self.contexts.values() for dt in self.doctypes()
+                if not (dt.istable or dt.issingle or dt.is_virtual)]
+        for ctx, dt in jobs:
+            if (ctx.name, dt.name) in done:
+                ctx.visible[dt.name] = done[(ctx.name, dt.name)]
+        todo = [(c, d) for c, d in jobs if d.name not in c.visible]
+        bar = Progress(len(todo), "listing", self.progress)
+        lock = threading.Lock()
+
+        def work(job: tuple[UserContext, DocTypeInfo]) -> None:
+            ctx, dt = job
+            try:
+                seen = visible_from_reply(ctx.client.get(resource(dt.name), params=list_params()))
+            except TransportError as exc:
+                seen = Visible(rows=None, reply_status=None, message=str(exc))
+            with lock:
+                ctx.visible[dt.name] = seen
+            if seen.reply_status is not None:
+                self.checkpoint.visible(ctx.name, dt.name, seen)
+            bar.advance()
+
+        try:
+            run_pool(todo, work, self.workers, self.stop)
+        finally:
+            bar.close()
+
+    def crawl(self, cells: Iterable[Cell], done: dict[tuple[str, str, str], ProbeResult]
+              ) -> dict[tuple[str, str, str], ProbeResult]:
+        results: dict[tuple[str, str, str], ProbeResult] = {}
+        todo: list[Cell] = []
+        for cell in cells:
+            if cell.key in done:
+                results[cell.key] = done[cell.key]
+            else:
+                todo.append(cell)
+        bar = Progress(len(todo), "probing", self.progress)
+        lock = threading.Lock()
+
+        def work(cell: Cell) -> None:
+            ctx = self.contexts[cell.user]
+            dt = self.inventory.doctypes[cell.doctype]
+            row = self.prober.probe(ctx, dt, cell.op)
+            with lock:
+                results[cell.key] = row
+            self.checkpoint.probe(row)
+            bar.advance()
+
+        try:
+            run_pool(todo, work, self.workers, self.stop)
+        finally:
+            bar.close()
+            results_done = results
+        return results_done
+
+
+def auth_failed_rows(user: str, inventory: Inventory, cause: str) -> list[ProbeResult]:
+    """Every cell of a user that could not authenticate (no request is sent for them)."""
+    at = now()
+    rows = []
+    for name in sorted(inventory.doctypes):
+        dt = inventory.doctypes[name]
+        for op in OPS:
+            outcome = Outcome.AUTH_FAILED if dt.applicable(op) else Outcome.NOT_APPLICABLE
+            rows.append(ProbeResult(user=user, doctype=name, op=op, outcome=outcome,
+                                    reason=cause if outcome is Outcome.AUTH_FAILED else "",
+                                    at=at))
+    return rows
+
+
+def cells_for(users: Sequence[str], inventory: Inventory) -> list[Cell]:
+    return [Cell(u, name, op) for u in users for name in sorted(inventory.doctypes) for op in OPS]
+
+
+def order_results(rows: Iterable[ProbeResult], users: Sequence[str]) -> list[ProbeResult]:
+    rank = {u: i for i, u in enumerate(users)}
+    op_rank = {op: i for i, op in enumerate(OPS)}
+    return sorted(rows, key=lambda r: (rank.get(r.user, len(rank)), r.user, r.doctype,
+                                       op_rank[r.op]))

@@ -1,0 +1,311 @@
+"""Discovery: which DocTypes exist, which documents to aim at, which rules are configured.
+
+With the optional ``[auditor]`` account (a System Manager) the site itself answers
+(SPEC.md §6); without it, the configured DocType list or the catalogue of standard
+Frappe / ERPNext DocTypes shipped with the package is used, and targets come from
+what each user can list itself (see :mod:`audit.crawl`).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable, Iterable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from importlib import resources
+from typing import Any
+
+from audit.client import FrappeClient, FrappeReply, TransportError
+from audit.inventory import (
+    DocTypeInfo,
+    FieldInfo,
+    Inventory,
+    RuleRow,
+    ShareRow,
+    TargetDoc,
+    UserFacts,
+    UserPermRow,
+)
+from audit.model import RIGHTS_COLUMNS
+
+log = logging.getLogger(__name__)
+
+TARGETS_PER_DOCTYPE = 200
+DOCTYPE_FIELDS = ["name", "module", "istable", "issingle", "is_submittable", "custom",
+                  "is_virtual", "autoname"]
+AUTOMATIC_ROLES = ("All", "Guest", "Desk User")
+
+
+@dataclass(frozen=True)
+class Scope:
+    include: tuple[str, ...] = ("*",)
+    exclude: tuple[str, ...] = ()
+    only: tuple[str, ...] = ()  # --doctypes on the command line
+
+    def wants(self, name: str) -> bool:
+        if self.only and name not in self.only:
+            return False
+        if name in self.exclude:
+            return False
+        return "*" in self.include or name in self.include
+
+    def explicit(self) -> tuple[str, ...]:
+        """DocTypes named by the config or the command line (no wildcard)."""
+        if self.only:
+            return self.only
+        return tuple(n for n in self.include if n != "*")
+
+
+def resource(doctype: str, name: str | None = None) -> str:
+    """The REST path of a DocType or a document; the client encodes each segment."""
+    return f"/api/resource/{doctype}" if name is None else f"/api/resource/{doctype}/{name}"
+
+
+def list_rows(client: FrappeClient, doctype: str, fields: list[str], *, limit: int = 0,
+              order_by: str | None = None, parent: str | None = None,
+              filters: Any = None) -> list[dict[str, Any]] | FrappeReply:
+    """A list call; the rows, or the reply when the site refused."""
+    params: dict[str, Any] = {"fields": json.dumps(fields), "limit_page_length": str(limit)}
+    if order_by:
+        params["order_by"] = order_by
+    if parent:
+        params["parent"] = parent
+    if filters is not None:
+        params["filters"] = json.dumps(filters)
+    reply = client.get(resource(doctype), params=params)
+    if reply.status == 200 and isinstance(reply.body, dict) and isinstance(reply.data, list):
+        return [row for row in reply.data if isinstance(row, dict)]
+    return reply
+
+
+def load_catalogue() -> dict[str, DocTypeInfo]:
+    """The standard Frappe 15 and ERPNext DocTypes the package ships."""
+    text = resources.files("audit").joinpath("data/standard_doctypes.json").read_text("utf-8")
+    out: dict[str, DocTypeInfo] = {}
+    for row in json.loads(text):
+        out[row["name"]] = DocTypeInfo(
+            name=row["name"], module=row.get("module") or "", istable=bool(row.get("istable")),
+            issingle=bool(row.get("issingle")), is_submittable=bool(row.get("is_submittable")),
+            autoname=str(row.get("autoname") or ""),
+        )
+    return out
+
+
+def parse_meta(body: Any) -> tuple[DocTypeInfo | None, tuple[RuleRow, ...]]:
+    """``frappe.desk.form.load.getdoctype`` -> (DocTypeInfo with fields, effective rules)."""
+    if not isinstance(body, dict) or not isinstance(body.get("docs"), list) or not body["docs"]:
+        return None, ()
+    meta = body["docs"][0]
+    if not isinstance(meta, dict) or "name" not in meta:
+        return None, ()
+    fields = tuple(
+        FieldInfo(
+            fieldname=str(f.get("fieldname")), fieldtype=str(f.get("fieldtype") or ""),
+            options=str(f.get("options") or ""), reqd=bool(f.get("reqd")),
+            permlevel=int(f.get("permlevel") or 0), fetch_from=str(f.get("fetch_from") or ""),
+            read_only=bool(f.get("read_only")),
+        )
+        for f in meta.get("fields") or [] if isinstance(f, dict) and f.get("fieldname")
+    )
+    info = DocTypeInfo(
+        name=str(meta["name"]), module=str(meta.get("module") or ""),
+        istable=bool(meta.get("istable")), issingle=bool(meta.get("issingle")),
+        is_submittable=bool(meta.get("is_submittable")), is_virtual=bool(meta.get("is_virtual")),
+        custom=bool(meta.get("custom")), autoname=str(meta.get("autoname") or ""), fields=fields,
+    )
+    rules = tuple(_rule(info.name, p) for p in meta.get("permissions") or [] if isinstance(p, dict))
+    return info, rules
+
+
+def _rule(doctype: str, row: Mapping[str, Any]) -> RuleRow:
+    return RuleRow(
+        doctype=doctype, role=str(row.get("role") or ""), permlevel=int(row.get("permlevel") or 0),
+        if_owner=bool(row.get("if_owner")),
+        rights=frozenset(r for r in RIGHTS_COLUMNS if row.get(r)),
+    )
+
+
+class Discovery:
+    """Builds the :class:`Inventory` for one run."""
+
+    def __init__(self, auditor: FrappeClient | None, meta_client: FrappeClient | None,
+                 scope: Scope, workers: int = 4,
+                 progress: Callable[[str], None] | None = None) -> None:
+        self.auditor = auditor
+        self.meta_client = meta_client or auditor
+        self.scope = scope
+        self.workers = max(1, workers)
+        self.progress = progress or (lambda _msg: None)
+        self.notes: list[str] = []
+
+    def run(self) -> Inventory:
+        doctypes, source = self._doctypes()
+        doctypes = {n: d for n, d in doctypes.items() if self.scope.wants(n)}
+        for name in self.scope.explicit():
+            if name not in doctypes:
+                self.notes.append(f"DocType {name!r} is configured but unknown to the site")
+        self.progress(f"discovery: {len(doctypes)} DocTypes in scope ({source})")
+        doctypes, meta_rules = self._metas(doctypes)
+        rules: dict[str, tuple[RuleRow, ...]] | None = None
+        users: dict[str, UserFacts] = {}
+        targets: dict[str, tuple[TargetDoc, ...]] = {}
+        if self.auditor is not None:
+            rules = self._rules(doctypes) or meta_rules or None
+            users = self._users()
+            targets = self._targets(doctypes, users)
+        return Inventory(source=source, doctypes=doctypes, targets=targets, rules=rules,
+                         users=users, notes=tuple(self.notes))
+
+    # -- DocTypes ---------------------------------------------------------------------------
+    def _doctypes(self) -> tuple[dict[str, DocTypeInfo], str]:
+        if self.auditor is not None:
+            rows = list_rows(self.auditor, "DocType", DOCTYPE_FIELDS)
+            if isinstance(rows, list):
+                return {str(r["name"]): DocTypeInfo(
+                    name=str(r["name"]), module=str(r.get("module") or ""),
+                    istable=bool(r.get("istable")), issingle=bool(r.get("issingle")),
+                    is_submittable=bool(r.get("is_submittable")), custom=bool(r.get("custom")),
+                    is_virtual=bool(r.get("is_virtual")), autoname=str(r.get("autoname") or ""),
+                ) for r in rows if r.get("name")}, "auditor"
+            self.notes.append(f"the auditor could not list DocTypes (HTTP {rows.status}); "
+                              "using the shipped catalogue")
+        catalogue = load_catalogue()
+        explicit = self.scope.explicit()
+        if explicit:
+            return {n: catalogue.get(n, DocTypeInfo(name=n)) for n in explicit}, "config"
+        return catalogue, "catalogue"
+
+    def _metas(self, doctypes: dict[str, DocTypeInfo]
+               ) -> tuple[dict[str, DocTypeInfo], dict[str, tuple[RuleRow, ...]]]:
+        """Fields (and effective rules) of every DocType that can hold documents."""
+        client = self.meta_client
+        wanted = [d for d in doctypes.values() if not d.istable]
+        if client is None or not wanted:
+            return doctypes, {}
+
+        def fetch(dt: DocTypeInfo) -> tuple[str, DocTypeInfo | None, tuple[RuleRow, ...]]:
+            try:
+                reply = client.call("frappe.desk.form.load.getdoctype", doctype=dt.name)
+            except TransportError as exc:
+                log.debug("meta of %s: %s", dt.name, exc)
+                return dt.name, None, ()
+            info, rules = parse_meta(reply.body) if reply.status == 200 else (None, ())
+            return dt.name, info, rules
+
+        out = dict(doctypes)
+        rules: dict[str, tuple[RuleRow, ...]] = {}
+        with ThreadPoolExecutor(self.workers, thread_name_prefix="meta") as pool:
+            for name, info, found in pool.map(fetch, wanted):
+                if info is not None:
+                    known = out[name]
+                    out[name] = DocTypeInfo(
+                        name=name, module=info.module or known.module,
+                        istable=info.istable, issingle=info.issingle,
+                        is_submittable=info.is_submittable,
+                        is_virtual=info.is_virtual or known.is_virtual,
+                        custom=info.custom or known.custom,
+                        autoname=info.autoname or known.autoname, fields=info.fields)
+                    rules[name] = found
+        return out, rules
+
+    # -- rules, users, targets (auditor only) -------------------------------------------
+    def _rules(self, doctypes: Mapping[str, DocTypeInfo]) -> dict[str, tuple[RuleRow, ...]]:
+        assert self.auditor is not None
+        cols = ["parent", "role", "permlevel", "if_owner", *RIGHTS_COLUMNS]
+        standard = list_rows(self.auditor, "DocPerm", cols, parent="DocType")
+        custom = list_rows(self.auditor, "Custom DocPerm", cols)
+        if not isinstance(standard, list) or not isinstance(custom, list):
+            self.notes.append("the auditor could not read DocPerm / Custom DocPerm; "
+                              "rules taken from each DocType's meta")
+            return {}
+        by_custom: dict[str, list[RuleRow]] = {}
+        for row in custom:
+            by_custom.setdefault(str(row.get("parent")), []).append(_rule(str(row["parent"]), row))
+        by_standard: dict[str, list[RuleRow]] = {}
+        for row in standard:
+            by_standard.setdefault(str(row.get("parent")), []).append(
+                _rule(str(row["parent"]), row))
+        # Custom DocPerm rows replace the standard ones when any exist (SPEC.md §3.2).
+        return {name: tuple(by_custom.get(name) or by_standard.get(name) or ())
+                for name in doctypes}
+
+    def _users(self) -> dict[str, UserFacts]:
+        assert self.auditor is not None
+        users = list_rows(self.auditor, "User", ["name", "enabled", "user_type", "api_key"])
+        roles = list_rows(self.auditor, "Has Role", ["parent", "role"], parent="User",
+                          filters=[["parenttype", "=", "User"]])
+        perms = list_rows(self.auditor, "User Permission",
+                          ["user", "allow", "for_value", "applicable_for"])
+        shares = list_rows(self.auditor, "DocShare",
+                           ["user", "everyone", "share_doctype", "share_name", "read", "write",
+                            "submit", "share"])
+        for label, got in (("User", users), ("Has Role", roles), ("User Permission", perms),
+                           ("DocShare", shares)):
+            if not isinstance(got, list):
+                self.notes.append(f"the auditor could not list {label} (HTTP {got.status})")
+        role_map: dict[str, list[str]] = {}
+        for row in roles if isinstance(roles, list) else []:
+            role_map.setdefault(str(row.get("parent")), []).append(str(row.get("role")))
+        perm_map: dict[str, list[UserPermRow]] = {}
+        for row in perms if isinstance(perms, list) else []:
+            perm_map.setdefault(str(row.get("user")), []).append(UserPermRow(
+                allow=str(row.get("allow")), for_value=str(row.get("for_value")),
+                applicable_for=str(row.get("applicable_for") or "")))
+        share_map: dict[str, list[ShareRow]] = {}
+        everyone: list[ShareRow] = []
+        for row in shares if isinstance(shares, list) else []:
+            share = ShareRow(
+                doctype=str(row.get("share_doctype")), name=str(row.get("share_name")),
+                read=bool(row.get("read")), write=bool(row.get("write")),
+                submit=bool(row.get("submit")), share=bool(row.get("share")),
+                everyone=bool(row.get("everyone")))
+            (everyone if share.everyone else share_map.setdefault(str(row.get("user")), [])
+             ).append(share)
+        out: dict[str, UserFacts] = {}
+        for row in users if isinstance(users, list) else []:
+            name = str(row.get("name"))
+            out[name] = UserFacts(
+                frappe_user=name,
+                roles=tuple(r for r in role_map.get(name, []) if r not in AUTOMATIC_ROLES),
+                user_type=str(row.get("user_type") or ""), enabled=bool(row.get("enabled")),
+                has_api_key=bool(row.get("api_key")),
+                user_permissions=tuple(perm_map.get(name, [])),
+                shares=tuple(share_map.get(name, []) + everyone))
+        return out
+
+    def _targets(self, doctypes: Mapping[str, DocTypeInfo],
+                 users: Mapping[str, UserFacts]) -> dict[str, tuple[TargetDoc, ...]]:
+        assert self.auditor is not None
+        restricted = {p.allow for f in users.values() for p in f.user_permissions}
+        auditor = self.auditor
+
+        def fetch(dt: DocTypeInfo) -> tuple[str, tuple[TargetDoc, ...]]:
+            if dt.issingle:
+                return dt.name, (TargetDoc(name=dt.name),)
+            links = [f for f, target in dt.link_fields().items() if target in restricted]
+            try:
+                rows = list_rows(auditor, dt.name, ["name", "owner", "docstatus", *links],
+                                 limit=TARGETS_PER_DOCTYPE, order_by="modified desc")
+            except TransportError as exc:
+                log.debug("targets of %s: %s", dt.name, exc)
+                return dt.name, ()
+            if not isinstance(rows, list):
+                return dt.name, ()
+            return dt.name, tuple(_target(r, links) for r in rows)
+
+        wanted = [d for d in doctypes.values() if not d.istable and not d.is_virtual]
+        with ThreadPoolExecutor(self.workers, thread_name_prefix="targets") as pool:
+            return {name: docs for name, docs in pool.map(fetch, wanted)}
+
+
+def _target(row: Mapping[str, Any], links: Iterable[str] = ()) -> TargetDoc:
+    return TargetDoc(
+        name=str(row.get("name")), owner=str(row.get("owner") or ""),
+        docstatus=int(row.get("docstatus") or 0),
+        links=tuple((f, str(row[f])) for f in links if row.get(f)),
+    )
+
+
+def target_from_row(row: Mapping[str, Any]) -> TargetDoc:
+    return _target(row)

@@ -1,0 +1,223 @@
+"""What discovery found: DocTypes, sample documents, configured rules, user facts.
+
+Plain frozen dataclasses with a JSON round trip, so a run can be resumed and
+re-analysed without asking the site again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from audit.model import Operation
+
+TEXT_TYPES = ("Data", "Small Text", "Text", "Long Text", "Text Editor", "Int", "Float",
+              "Currency", "Percent")
+
+
+@dataclass(frozen=True)
+class FieldInfo:
+    fieldname: str
+    fieldtype: str
+    options: str = ""
+    reqd: bool = False
+    permlevel: int = 0
+    fetch_from: str = ""
+    read_only: bool = False
+
+
+@dataclass(frozen=True)
+class DocTypeInfo:
+    name: str
+    module: str = ""
+    istable: bool = False
+    issingle: bool = False
+    is_submittable: bool = False
+    is_virtual: bool = False
+    custom: bool = False
+    autoname: str = ""
+    fields: tuple[FieldInfo, ...] | None = None  # None: the meta could not be read
+
+    @property
+    def autoincrement(self) -> bool:
+        return self.autoname.strip().lower() == "autoincrement"
+
+    def applicable(self, op: Operation) -> bool:
+        """False where DESIGN.md says ``not_applicable``."""
+        if self.istable:
+            return False
+        if op in (Operation.SUBMIT, Operation.CANCEL):
+            return self.is_submittable and not self.issingle
+        if op in (Operation.CREATE, Operation.DELETE):
+            return not self.issingle
+        return True
+
+    def naming_field(self) -> str:
+        if self.autoname.startswith("field:"):
+            return self.autoname.split(":", 1)[1].strip()
+        return ""
+
+    def list_probe_field(self) -> FieldInfo | None:
+        """A permlevel-0 plain field to receive a JSON list in the create probe (SPEC §5.3)."""
+        if self.fields is None:
+            return None
+        fetched = {f.fetch_from.split(".", 1)[0] for f in self.fields if f.fetch_from}
+        naming = self.naming_field()
+        candidates = [
+            f for f in self.fields
+            if f.fieldtype in TEXT_TYPES and f.permlevel == 0 and not f.fetch_from
+            and f.fieldname != naming and f.fieldname not in fetched
+        ]
+        candidates.sort(key=lambda f: TEXT_TYPES.index(f.fieldtype))
+        return candidates[0] if candidates else None
+
+    def submit_probe_field(self) -> FieldInfo | None:
+        """``amended_from`` when it is a safe bad-link target (SPEC §5.5), else None."""
+        if self.fields is None:
+            return None
+        fetched = {f.fetch_from.split(".", 1)[0] for f in self.fields if f.fetch_from}
+        for f in self.fields:
+            if (f.fieldname == "amended_from" and f.fieldtype == "Link" and f.permlevel == 0
+                    and f.fieldname not in fetched):
+                return f
+        return None
+
+    def link_fields(self) -> dict[str, str]:
+        """fieldname -> target DocType of every Link field."""
+        if self.fields is None:
+            return {}
+        return {f.fieldname: f.options for f in self.fields if f.fieldtype == "Link" and f.options}
+
+
+@dataclass(frozen=True)
+class TargetDoc:
+    name: str
+    owner: str = ""
+    docstatus: int = 0
+    links: tuple[tuple[str, str], ...] = ()  # (fieldname, value) of user-permission relevant links
+
+
+@dataclass(frozen=True)
+class RuleRow:
+    doctype: str
+    role: str
+    permlevel: int = 0
+    if_owner: bool = False
+    rights: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True)
+class UserPermRow:
+    allow: str
+    for_value: str
+    applicable_for: str = ""
+
+    def applies_to(self, doctype: str) -> bool:
+        return not self.applicable_for or self.applicable_for == doctype
+
+    @property
+    def label(self) -> str:
+        return f"user_permission:{self.allow}={self.for_value}"
+
+
+@dataclass(frozen=True)
+class ShareRow:
+    doctype: str
+    name: str
+    read: bool = True
+    write: bool = False
+    submit: bool = False
+    share: bool = False
+    everyone: bool = False
+
+    def grants(self, op: Operation) -> bool:
+        if op is Operation.READ:
+            return self.read
+        if op is Operation.WRITE:
+            return self.write
+        if op is Operation.SUBMIT:
+            return self.submit
+        return False
+
+
+@dataclass(frozen=True)
+class UserFacts:
+    """What the site says about one Frappe user (complete only with an auditor account)."""
+
+    frappe_user: str
+    roles: tuple[str, ...] = ()
+    user_type: str = ""
+    enabled: bool | None = None
+    has_api_key: bool | None = None
+    user_permissions: tuple[UserPermRow, ...] = ()
+    shares: tuple[ShareRow, ...] = ()
+
+
+@dataclass(frozen=True)
+class Inventory:
+    source: str  # "auditor" | "catalogue" | "config"
+    doctypes: Mapping[str, DocTypeInfo] = field(default_factory=dict)
+    targets: Mapping[str, tuple[TargetDoc, ...]] = field(default_factory=dict)
+    rules: Mapping[str, tuple[RuleRow, ...]] | None = None  # None: not known (no auditor)
+    users: Mapping[str, UserFacts] = field(default_factory=dict)  # by Frappe user
+    notes: tuple[str, ...] = ()
+
+    def facts(self, frappe_user: str) -> UserFacts:
+        return self.users.get(frappe_user) or UserFacts(frappe_user=frappe_user)
+
+    def role_grants(self, roles: Iterable[str], doctype: str, op: str) -> tuple[bool, bool] | None:
+        """(granted by a plain row, granted only through if_owner rows); None without rules."""
+        if self.rules is None:
+            return None
+        mine = set(roles)
+        rows = [r for r in self.rules.get(doctype, ()) if r.permlevel == 0 and r.role in mine]
+        plain = any(op in r.rights and not r.if_owner for r in rows)
+        owner_only = not plain and any(op in r.rights and r.if_owner for r in rows)
+        return plain, owner_only
+
+    # -- JSON -------------------------------------------------------------------------------
+    def to_json(self) -> dict[str, Any]:
+        def enc(obj: Any) -> Any:
+            if isinstance(obj, frozenset):
+                return sorted(obj)
+            if isinstance(obj, tuple | list):
+                return [enc(x) for x in obj]
+            if isinstance(obj, dict):
+                return {k: enc(v) for k, v in obj.items()}
+            return obj
+
+        return enc(asdict(self))  # type: ignore[no-any-return]
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Inventory:
+        def dt(d: Mapping[str, Any]) -> DocTypeInfo:
+            fields = d.get("fields")
+            return DocTypeInfo(**{**d, "fields": None if fields is None else tuple(
+                FieldInfo(**f) for f in fields)})
+
+        def facts(d: Mapping[str, Any]) -> UserFacts:
+            return UserFacts(
+                frappe_user=d["frappe_user"], roles=tuple(d.get("roles", ())),
+                user_type=d.get("user_type", ""), enabled=d.get("enabled"),
+                has_api_key=d.get("has_api_key"),
+                user_permissions=tuple(UserPermRow(**u) for u in d.get("user_permissions", ())),
+                shares=tuple(ShareRow(**s) for s in d.get("shares", ())),
+            )
+
+        rules = data.get("rules")
+        return cls(
+            source=data["source"],
+            doctypes={k: dt(v) for k, v in data.get("doctypes", {}).items()},
+            targets={k: tuple(TargetDoc(name=t["name"], owner=t.get("owner", ""),
+                                        docstatus=int(t.get("docstatus", 0)),
+                                        links=tuple(tuple(x) for x in t.get("links", ())))  # type: ignore[misc]
+                              for t in v)
+                     for k, v in data.get("targets", {}).items()},
+            rules=None if rules is None else {
+                k: tuple(RuleRow(doctype=r["doctype"], role=r["role"], permlevel=r["permlevel"],
+                                 if_owner=r["if_owner"], rights=frozenset(r["rights"]))
+                         for r in v) for k, v in rules.items()},
+            users={k: facts(v) for k, v in data.get("users", {}).items()},
+            notes=tuple(data.get("notes", ())),
+        )

@@ -1,0 +1,242 @@
+"""``permaudit run`` and ``permaudit demo``: config -> identities -> discovery -> crawl -> files."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from audit.auth import AuthFailed, LoginBudget, connect
+from audit.client import ClientOptions, FrappeClient, RateLimiter
+from audit.config import AuditConfig, ConfigError, UserConfig, load_config
+from audit.crawl import Checkpoint, Crawler, Interrupted, auth_failed_rows, cells_for, order_results
+from audit.discovery import Discovery, Scope, resource
+from audit.inventory import Inventory, UserFacts
+from audit.model import Mode, ProbeResult
+from audit.probes import CellProber, UserContext
+from audit.results import (
+    RunInfo,
+    UserRecord,
+    results_document,
+    write_probes_csv,
+    write_results_json,
+)
+from audit.status import ExitCode
+from audit.summary import render_summary
+
+Echo = Callable[[str], None]
+DISCOVERY_FILE = "discovery.json"
+CHECKPOINT_FILE = "checkpoint.jsonl"
+
+
+@dataclass(frozen=True)
+class RunRequest:
+    config: AuditConfig
+    outdir: Path | None = None
+    mode: str | None = None
+    users: tuple[str, ...] = ()
+    doctypes: tuple[str, ...] = ()
+    formats: tuple[str, ...] = ("html", "csv", "terminal")
+    fail_on: str = "high"
+    resume: bool = False
+    quiet: bool = False
+    ca_bundle: str | None = None
+    allow_insecure: bool = False
+
+
+def _stamp() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def default_outdir(config: AuditConfig) -> Path:
+    site = config.site.host or urlsplit(config.site.url).hostname or "site"
+    return Path("reports") / f"{site}-{datetime.now(UTC).strftime('%Y%m%dT%H%M%SZ')}"
+
+
+def _select_users(config: AuditConfig, names: tuple[str, ...]) -> tuple[UserConfig, ...]:
+    if not names:
+        return config.users
+    return tuple(config.user(n) for n in names)
+
+
+def _mode(request: RunRequest) -> Mode:
+    mode = Mode(request.mode) if request.mode else request.config.crawl.mode
+    if mode is Mode.ACTIVE and not request.config.crawl.allow_active:
+        raise ConfigError(str(request.config.path or "config"), "crawl.allow_active",
+                          "active mode creates and deletes documents; it is refused unless "
+                          "allow_active = true")
+    if mode is Mode.ACTIVE:
+        raise ConfigError(str(request.config.path or "config"), "crawl.mode",
+                          "active mode is not available in this version; use safe")
+    return mode
+
+
+class Audit:
+    """One run: owns the clients and closes them (password users log out)."""
+
+    def __init__(self, request: RunRequest, echo: Echo, warn: Echo) -> None:
+        self.request = request
+        self.config = request.config
+        self.echo = echo
+        self.warn = warn
+        self.mode = _mode(request)
+        self.users = _select_users(self.config, request.users)
+        self.outdir = request.outdir or default_outdir(self.config)
+        crawl = self.config.crawl
+        self.options = ClientOptions.from_config(
+            self.config.site, ca_bundle=request.ca_bundle, allow_insecure=request.allow_insecure,
+            pool_size=crawl.concurrency + 2)
+        self.limiter = RateLimiter(crawl.rate_limit, crawl.concurrency)
+        self.budget = LoginBudget()
+        self.clients: list[FrappeClient] = []
+        self.auditor: FrappeClient | None = None
+        self.contexts: list[UserContext] = []
+        self.failures: dict[str, str] = {}
+        self.started = _stamp()
+
+    def _connect(self, user: UserConfig) -> FrappeClient:
+        client = connect(user, self.config.site.url, self.options, self.limiter, self.budget)
+        self.clients.append(client)
+        return client
+
+    def authenticate(self) -> None:
+        if self.config.auditor is not None:
+            try:
+                self.auditor = self._connect(self.config.auditor)
+            except AuthFailed as exc:
+                self.warn(f"the [auditor] account could not authenticate ({exc.failure.cause}); "
+                          "discovery continues without it")
+        for user in self.users:
+            try:
+                client = self._connect(user)
+            except AuthFailed as exc:
+                self.failures[user.name] = f"{exc.failure.cause} -> {exc.failure.fix}"
+                self.warn(f"user {user.name!r} could not authenticate: {exc.failure.cause}")
+                continue
+            who = client.identity.frappe_user or ""
+            self.contexts.append(UserContext(name=user.name, frappe_user=who, client=client,
+                                             facts=UserFacts(frappe_user=who)))
+
+    def discover(self, resume: bool) -> Inventory:
+        path = self.outdir / DISCOVERY_FILE
+        if resume and path.exists():
+            return Inventory.from_json(json.loads(path.read_text("utf-8")))
+        crawl = self.config.crawl
+        scope = Scope(include=crawl.doctypes, exclude=crawl.exclude, only=self.request.doctypes)
+        meta_client = self.auditor or (self.contexts[0].client if self.contexts else None)
+        inventory = Discovery(self.auditor, meta_client, scope, workers=crawl.concurrency).run()
+        path.write_text(json.dumps(inventory.to_json(), indent=1) + "\n", encoding="utf-8")
+        return inventory
+
+    def verify_docstatus(self, ctx: UserContext, doctype: str, name: str) -> int | None:
+        client = self.auditor or ctx.client
+        reply = client.get(resource(doctype, name))
+        if reply.status == 200 and isinstance(reply.data, dict):
+            return int(reply.data.get("docstatus") or 0)
+        return None
+
+    def close(self) -> None:
+        for client in self.clients:
+            try:
+                client.identity.logout(client)
+            except Exception:  # noqa: BLE001 - logout is best effort at the very end
+                pass
+            client.close()
+
+    def user_records(self, inventory: Inventory | None) -> list[UserRecord]:
+        by_name = {c.name: c for c in self.contexts}
+        out = []
+        for user in self.users:
+            ctx = by_name.get(user.name)
+            facts = inventory.facts(ctx.frappe_user) if (inventory and ctx) else None
+            out.append(UserRecord(
+                name=user.name, auth=user.auth.value,
+                frappe_user=ctx.frappe_user if ctx else (user.username or None),
+                roles=facts.roles if facts else (), user_type=facts.user_type if facts else "",
+                enabled=facts.enabled if facts else None,
+                has_api_key=facts.has_api_key if facts else None,
+                auth_failure=self.failures.get(user.name, ""),
+                expect=None if user.expect is None else {
+                    k: tuple(sorted(o.value for o in v)) for k, v in user.expect.items()}))
+        return out
+
+
+def run_audit(request: RunRequest, echo: Echo, warn: Echo) -> ExitCode:
+    audit = Audit(request, echo, warn)
+    outdir = audit.outdir
+    outdir.mkdir(parents=True, exist_ok=True)
+    checkpoint = Checkpoint(outdir / CHECKPOINT_FILE)
+    if not request.resume and checkpoint.path.exists():
+        checkpoint.path.unlink()
+    inventory: Inventory | None = None
+    rows: list[ProbeResult] = []
+    complete = False
+    try:
+        audit.authenticate()
+        inventory = audit.discover(request.resume)
+        for note in inventory.notes:
+            warn(note)
+        for ctx in audit.contexts:
+            ctx.facts = inventory.facts(ctx.frappe_user)
+        done, visible = checkpoint.load() if request.resume else ({}, {})
+        prober = CellProber(inventory, audit.mode, audit.config.crawl.ask_only,
+                            verifier=audit.verify_docstatus)
+        crawler = Crawler(inventory, audit.contexts, prober, checkpoint,
+                          workers=audit.config.crawl.concurrency, progress=not request.quiet)
+        names = [c.name for c in audit.contexts]
+        try:
+            crawler.survey(visible)
+            results = crawler.crawl(cells_for(names, inventory), done)
+            complete = True
+        except Interrupted:
+            results = checkpoint.load()[0]
+        rows = list(results.values())
+        for user, cause in audit.failures.items():
+            rows += auth_failed_rows(user, inventory, cause)
+    finally:
+        audit.close()
+        if inventory is not None:
+            _write(audit, inventory, rows, complete)
+    user_names = [u.name for u in audit.users]
+    if not complete:
+        warn(f"interrupted: what was done is in {outdir}; `permaudit run --resume -o {outdir}` "
+             "continues")
+        return ExitCode.INTERRUPTED
+    echo(render_summary(order_results(rows, user_names), user_names))
+    echo(f"\nWritten to {outdir}/ (probes.csv, results.json)")
+    if not audit.contexts:
+        return ExitCode.UNREACHABLE
+    return ExitCode.OK
+
+
+def _write(audit: Audit, inventory: Inventory, rows: list[ProbeResult], complete: bool) -> None:
+    names = [u.name for u in audit.users]
+    ordered = order_results(rows, names)
+    info = RunInfo(site=audit.config.site.url, host=audit.config.site.host,
+                   mode=audit.mode.value, started=audit.started, finished=_stamp(),
+                   complete=complete, discovery=inventory.source, notes=inventory.notes)
+    write_probes_csv(audit.outdir / "probes.csv", ordered)
+    write_results_json(audit.outdir / "results.json",
+                       results_document(info, audit.user_records(inventory), ordered, inventory))
+
+
+def run_demo(outdir: Path, mode: str, quiet: bool, echo: Echo, warn: Echo) -> ExitCode:
+    """Serve the demo fixture on a free loopback port, audit it with the bundled config."""
+    from importlib import resources
+
+    from audit.sim.fixtures.demo import demo_environment
+    from audit.sim.server import SimServer
+
+    with SimServer(fixture="demo", port=0) as sim:
+        env: Mapping[str, str] = {**os.environ, **demo_environment(sim.site, sim.url)}
+        config_file = resources.files("audit").joinpath("data/demo.toml")
+        with resources.as_file(config_file) as path:
+            config = load_config(Path(path), env=env, warn=warn)
+        config = replace(config, site=replace(config.site, host=sim.host))
+        echo(f"Demo site {sim.host} served at {sim.url}")
+        request = RunRequest(config=config, outdir=outdir, mode=mode, quiet=quiet)
+        return run_audit(request, echo, warn)

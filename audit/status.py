@@ -1,0 +1,13 @@
+"""Exit codes of every command, in one place."""
+
+from __future__ import annotations
+
+from enum import IntEnum
+
+
+class ExitCode(IntEnum):
+    OK = 0
+    FINDINGS = 1  # findings at or above --fail-on; diff: changed; check-auth: some users failed
+    USAGE = 2  # usage or configuration error
+    UNREACHABLE = 3  # site unreachable, or no user could authenticate
+    INTERRUPTED = 130
