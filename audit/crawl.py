@@ -23,6 +23,7 @@ from audit.model import Operation, Outcome, ProbeResult
 from audit.probes import CellProber, UserContext, Visible, list_params, now, visible_from_reply
 
 T = TypeVar("T")
+CellKey = tuple[str, str, str]
 OPS: tuple[Operation, ...] = tuple(Operation)
 
 
@@ -44,8 +45,8 @@ class Checkpoint:
         self.path = path
         self._lock = threading.Lock()
 
-    def load(self) -> tuple[dict[tuple[str, str, str], ProbeResult], dict[tuple[str, str], Visible]]:
-        results: dict[tuple[str, str, str], ProbeResult] = {}
+    def load(self) -> tuple[dict[CellKey, ProbeResult], dict[tuple[str, str], Visible]]:
+        results: dict[CellKey, ProbeResult] = {}
         visible: dict[tuple[str, str], Visible] = {}
         if not self.path.exists():
             return results, visible

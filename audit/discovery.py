@@ -57,9 +57,10 @@ class Scope:
         return tuple(n for n in self.include if n != "*")
 
 
-def resource(doctype: str, name: str | None = None) -> str:
-    """The REST path of a DocType or a document; the client encodes each segment."""
-    return f"/api/resource/{doctype}" if name is None else f"/api/resource/{doctype}/{name}"
+def resource(doctype: str, name: str | None = None) -> tuple[str, ...]:
+    """The REST path of a DocType or a document as raw segments (the client encodes each,
+    so a name holding '/' or '%' stays one segment)."""
+    return ("api", "resource", doctype) if name is None else ("api", "resource", doctype, name)
 
 
 def list_rows(client: FrappeClient, doctype: str, fields: list[str], *, limit: int = 0,

@@ -320,9 +320,9 @@ class CellProber:
         grants = self.inventory.role_grants(facts.roles, dt.name, op.value)
         if grants is not None and grants[1] and target.owner == ctx.frappe_user:
             out.append("if_owner")
-        if any(s.doctype == dt.name and s.name == target.name for s in facts.shares):
-            if grants is None or not (grants[0] or grants[1]):
-                out.append("share")
+        shared = any(s.doctype == dt.name and s.name == target.name for s in facts.shares)
+        if shared and (grants is None or not (grants[0] or grants[1])):
+            out.append("share")
         links = set(dt.link_fields().values()) | {dt.name}
         out += [p.label for p in facts.user_permissions
                 if p.applies_to(dt.name) and p.allow in links]

@@ -3,20 +3,31 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
+import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from audit.active import Ledger, Lifecycle, merge
 from audit.auth import AuthFailed, LoginBudget, connect
-from audit.client import ClientOptions, FrappeClient, RateLimiter
+from audit.client import ClientOptions, FrappeClient, RateLimiter, TransportError
 from audit.config import AuditConfig, ConfigError, UserConfig, load_config
-from audit.crawl import Checkpoint, Crawler, Interrupted, auth_failed_rows, cells_for, order_results
+from audit.crawl import (
+    Checkpoint,
+    Crawler,
+    Interrupted,
+    auth_failed_rows,
+    cells_for,
+    order_results,
+    run_pool,
+)
 from audit.discovery import Discovery, Scope, resource
-from audit.inventory import Inventory, UserFacts
-from audit.model import Mode, ProbeResult
+from audit.inventory import DocTypeInfo, Inventory, UserFacts
+from audit.model import Mode, Operation, ProbeResult
 from audit.probes import CellProber, UserContext
 from audit.results import (
     RunInfo,
@@ -29,8 +40,10 @@ from audit.status import ExitCode
 from audit.summary import render_summary
 
 Echo = Callable[[str], None]
+log = logging.getLogger(__name__)
 DISCOVERY_FILE = "discovery.json"
 CHECKPOINT_FILE = "checkpoint.jsonl"
+LEDGER_FILE = "probe-documents.jsonl"
 
 
 @dataclass(frozen=True)
@@ -69,9 +82,6 @@ def _mode(request: RunRequest) -> Mode:
         raise ConfigError(str(request.config.path or "config"), "crawl.allow_active",
                           "active mode creates and deletes documents; it is refused unless "
                           "allow_active = true")
-    if mode is Mode.ACTIVE:
-        raise ConfigError(str(request.config.path or "config"), "crawl.mode",
-                          "active mode is not available in this version; use safe")
     return mode
 
 
@@ -139,12 +149,40 @@ class Audit:
             return int(reply.data.get("docstatus") or 0)
         return None
 
+    def active_phase(self, inventory: Inventory, crawler: Crawler,
+                     results: dict[tuple[str, str, str], ProbeResult]
+                     ) -> dict[tuple[str, str, str], ProbeResult]:
+        """The real lifecycle on probe documents; an allowed step overrides a safe answer."""
+        ledger = Ledger(self.outdir / LEDGER_FILE)
+        meta = self.auditor or (self.contexts[0].client if self.contexts else None)
+        lifecycle = Lifecycle(inventory, ledger, self.auditor, meta)
+        jobs = [(ctx, dt) for ctx in self.contexts for dt in crawler.doctypes()
+                if dt.applicable(Operation.CREATE) and not dt.is_virtual]
+        out = dict(results)
+        lock = threading.Lock()
+
+        def work(job: tuple[UserContext, DocTypeInfo]) -> None:
+            ctx, dt = job
+            for op, row in lifecycle.run(ctx, dt).items():
+                key = (ctx.name, dt.name, op.value)
+                with lock:
+                    if key in out:
+                        out[key] = merge(out[key], row)
+        try:
+            run_pool(jobs, work, self.config.crawl.concurrency, crawler.stop)
+        finally:
+            left = [d for d in ledger.outstanding() if not lifecycle.remove(d)]
+            for doc in left:
+                self.warn(f"probe document {doc.doctype} {doc.name!r} could not be removed; "
+                          "delete it by hand")
+        return out
+
     def close(self) -> None:
         for client in self.clients:
             try:
                 client.identity.logout(client)
-            except Exception:  # noqa: BLE001 - logout is best effort at the very end
-                pass
+            except (TransportError, AuthFailed) as exc:  # best effort, at the very end
+                log.debug("logout of %s: %s", client.identity.name, exc)
             client.close()
 
     def user_records(self, inventory: Inventory | None) -> list[UserRecord]:
@@ -183,7 +221,8 @@ def run_audit(request: RunRequest, echo: Echo, warn: Echo) -> ExitCode:
         for ctx in audit.contexts:
             ctx.facts = inventory.facts(ctx.frappe_user)
         done, visible = checkpoint.load() if request.resume else ({}, {})
-        prober = CellProber(inventory, audit.mode, audit.config.crawl.ask_only,
+        probe_mode = Mode.SAFE if audit.mode is Mode.ACTIVE else audit.mode
+        prober = CellProber(inventory, probe_mode, audit.config.crawl.ask_only,
                             verifier=audit.verify_docstatus)
         crawler = Crawler(inventory, audit.contexts, prober, checkpoint,
                           workers=audit.config.crawl.concurrency, progress=not request.quiet)
@@ -191,6 +230,8 @@ def run_audit(request: RunRequest, echo: Echo, warn: Echo) -> ExitCode:
         try:
             crawler.survey(visible)
             results = crawler.crawl(cells_for(names, inventory), done)
+            if audit.mode is Mode.ACTIVE:
+                results = audit.active_phase(inventory, crawler, results)
             complete = True
         except Interrupted:
             results = checkpoint.load()[0]
