@@ -34,40 +34,48 @@ def _fail(message: str, code: ExitCode) -> None:
     sys.exit(int(code))
 
 
+def _classify(exc: Exception) -> tuple[ExitCode, str] | None:
+    """The exit code and the line prefix of an expected error; None for a crash."""
+    from audit.auth import AuthFailed
+    from audit.client import InsecureURLError, TransportError
+    from audit.config import ConfigError
+    from audit.discovery import DiscoveryError
+
+    table: tuple[tuple[type[Exception], ExitCode, str], ...] = (
+        (ConfigError, ExitCode.USAGE, ""),
+        (InsecureURLError, ExitCode.USAGE, ""),
+        (UsageError, ExitCode.USAGE, ""),
+        (TransportError, ExitCode.UNREACHABLE, "the site could not be reached: "),
+        (DiscoveryError, ExitCode.UNREACHABLE, ""),
+        (AuthFailed, ExitCode.UNREACHABLE, ""),
+    )
+    for kind, code, prefix in table:
+        if isinstance(exc, kind):
+            return code, prefix
+    return None
+
+
 def handle_errors(func: F) -> F:
     """Turn every expected error into one line and its exit code (``--debug`` re-raises)."""
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        from audit.auth import AuthFailed
-        from audit.client import InsecureURLError, TransportError
-        from audit.config import ConfigError
-
         opts = click.get_current_context().find_object(GlobalOptions)
+        debug = bool(opts and opts.debug)
         try:
             return func(*args, **kwargs)
         except (click.exceptions.Exit, click.ClickException, SystemExit):
             raise
         except KeyboardInterrupt:
-            if opts and opts.debug:
+            if debug:
                 raise
             _fail("interrupted", ExitCode.INTERRUPTED)
-        except ConfigError as exc:
-            if opts and opts.debug:
+        except Exception as exc:
+            known = _classify(exc)
+            if known is None or debug:
                 raise
-            _fail(str(exc), ExitCode.USAGE)
-        except (InsecureURLError, UsageError) as exc:
-            if opts and opts.debug:
-                raise
-            _fail(str(exc), ExitCode.USAGE)
-        except TransportError as exc:
-            if opts and opts.debug:
-                raise
-            _fail(f"the site could not be reached: {exc}", ExitCode.UNREACHABLE)
-        except AuthFailed as exc:
-            if opts and opts.debug:
-                raise
-            _fail(str(exc), ExitCode.UNREACHABLE)
+            code, prefix = known
+            _fail(f"{prefix}{exc}", code)
 
     return wrapper  # type: ignore[return-value]
 

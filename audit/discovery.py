@@ -32,9 +32,14 @@ from audit.model import RIGHTS_COLUMNS
 log = logging.getLogger(__name__)
 
 TARGETS_PER_DOCTYPE = 200
+LIST_ATTEMPTS = 3  # a list GET answered 5xx is asked again (discovery must not guess)
 DOCTYPE_FIELDS = ["name", "module", "istable", "issingle", "is_submittable", "custom",
                   "is_virtual", "autoname"]
 AUTOMATIC_ROLES = ("All", "Guest", "Desk User")
+
+
+class DiscoveryError(Exception):
+    """Discovery could not learn what the site holds (one plain sentence)."""
 
 
 @dataclass(frozen=True)
@@ -74,9 +79,12 @@ def list_rows(client: FrappeClient, doctype: str, fields: list[str], *, limit: i
         params["parent"] = parent
     if filters is not None:
         params["filters"] = json.dumps(filters)
-    reply = client.get(resource(doctype), params=params)
-    if reply.status == 200 and isinstance(reply.body, dict) and isinstance(reply.data, list):
-        return [row for row in reply.data if isinstance(row, dict)]
+    for _attempt in range(LIST_ATTEMPTS):
+        reply = client.get(resource(doctype), params=params)
+        if reply.status == 200 and isinstance(reply.body, dict) and isinstance(reply.data, list):
+            return [row for row in reply.data if isinstance(row, dict)]
+        if reply.status < 500:
+            break
     return reply
 
 
@@ -169,6 +177,9 @@ class Discovery:
                     is_submittable=bool(r.get("is_submittable")), custom=bool(r.get("custom")),
                     is_virtual=bool(r.get("is_virtual")), autoname=str(r.get("autoname") or ""),
                 ) for r in rows if r.get("name")}, "auditor"
+            if rows.status >= 500 or not rows.is_json:
+                raise DiscoveryError(f"the auditor's list of DocTypes failed: HTTP {rows.status} "
+                                     f"{rows.exc_type}".strip())
             self.notes.append(f"the auditor could not list DocTypes (HTTP {rows.status}); "
                               "using the shipped catalogue")
         catalogue = load_catalogue()

@@ -1,0 +1,76 @@
+"""The crawler against the demo site: every verdict equals the site's own engine."""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from pathlib import Path
+
+from audit.sim.server import SimServer
+
+from audit.model import Operation, Outcome
+from audit.status import ExitCode
+
+from .conftest import demo_config, mismatches, run
+
+MUTATING_PATHS = ("/api/method/login", "/api/method/logout",
+                  "/api/method/frappe.integrations.oauth2.get_token")
+
+
+def test_safe_audit_agrees_with_the_engine_on_every_cell(demo_sim: SimServer,
+                                                         tmp_path: Path) -> None:
+    result = run(demo_config(demo_sim), tmp_path / "out")
+    assert result.code is ExitCode.OK, result.warned
+    users = result.data["users"]
+    doctypes = result.data["doctypes"]
+    # every cell accounted for: users x DocTypes x ops, each exactly once
+    keys = Counter((r["user"], r["doctype"], r["op"]) for r in result.rows)
+    assert len(keys) == len(users) * len(doctypes) * len(Operation)
+    assert set(keys.values()) == {1}
+    assert not mismatches(result, demo_sim)
+    outcomes = Counter(r["outcome"] for r in result.rows)
+    assert outcomes[Outcome.ALLOWED.value] and outcomes[Outcome.DENIED.value]
+    assert not outcomes[Outcome.ERROR.value] and not outcomes[Outcome.UNTESTABLE.value]
+    # safe mode really used REST probes for the mutating verbs, not only questions
+    methods = Counter((r["op"], r["method"]) for r in result.rows)
+    for op in ("write", "create", "delete", "submit"):
+        assert methods[(op, "rest")], f"no REST probe for {op}"
+
+
+def test_safe_audit_changes_no_document(demo_sim: SimServer, tmp_path: Path) -> None:
+    before = {dt: dict(docs) for dt, docs in demo_sim.site.documents.items()}
+    run(demo_config(demo_sim), tmp_path / "out")
+    assert demo_sim.journal == []
+    after = {dt: dict(docs) for dt, docs in demo_sim.site.documents.items()}
+    assert {dt: sorted(d) for dt, d in after.items()} == {dt: sorted(d) for dt, d in before.items()}
+    verbs = Counter(r.method for r in demo_sim.controls.requests)
+    assert verbs["PUT"] and verbs["POST"] and verbs["DELETE"]  # the probes did run
+
+
+def test_passive_audit_only_reads_and_asks(demo_sim: SimServer, tmp_path: Path) -> None:
+    result = run(demo_config(demo_sim, mode="passive"), tmp_path / "out")
+    assert result.code is ExitCode.OK
+    for record in demo_sim.controls.requests:
+        assert record.method == "GET" or record.path.startswith(MUTATING_PATHS), record
+    mutating = [r for r in result.rows if r["op"] != "read" and r["outcome"] in
+                ("allowed", "denied")]
+    assert mutating and all(r["method"] == "ask" for r in mutating)
+    assert not mismatches(result, demo_sim)
+
+
+def test_active_audit_leaves_no_probe_document(demo_sim: SimServer, tmp_path: Path) -> None:
+    config = demo_config(demo_sim, mode="active", allow_active=True)
+    result = run(config, tmp_path / "out")
+    assert result.code is ExitCode.OK, result.warned
+    inserted = Counter((e.doctype, e.name) for e in demo_sim.journal if e.action == "insert")
+    deleted = Counter((e.doctype, e.name) for e in demo_sim.journal if e.action == "delete")
+    assert inserted, "active mode created no probe document"
+    assert inserted == deleted
+    marker = re.compile("permaudit-probe")
+    for docs in demo_sim.site.documents.values():
+        for doc in docs.values():
+            assert not marker.search(doc.name)
+            assert not any(marker.search(str(v)) for v in doc.values.values())
+    creates = [r for r in result.rows if r["op"] == "create" and r["method"] == "rest"
+               and r["http_status"] == 200]
+    assert creates, "no create went through for real"

@@ -1,0 +1,81 @@
+"""A killed run finishes with --resume: same result as an uninterrupted run, no probe repeated."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from audit.sim.server import SimServer
+
+from audit.sim.fixtures.demo import demo_environment
+
+from .conftest import DEMO_TOML
+
+COMPARED = ("user", "doctype", "op", "outcome", "method", "http_status", "exc_type", "target",
+            "limits")
+
+
+def _cli(args: list[str], env: dict[str, str]) -> subprocess.Popen[str]:
+    return subprocess.Popen([sys.executable, "-m", "audit", *args], env=env, text=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+
+
+def _probe_lines(outdir: Path) -> list[dict]:
+    path = outdir / "checkpoint.jsonl"
+    if not path.exists():
+        return []
+    out = []
+    for line in path.read_text("utf-8").splitlines():
+        try:
+            rec = json.loads(line)
+        except json.JSONDecodeError:
+            continue
+        if rec.get("kind") == "probe":
+            out.append(rec["row"])
+    return out
+
+
+def _table(outdir: Path) -> list[tuple]:
+    data = json.loads((outdir / "results.json").read_text("utf-8"))
+    return [tuple(str(r[k]) for k in COMPARED) for r in data["probes"]]
+
+
+def test_resume_after_kill_matches_an_uninterrupted_run(tmp_path: Path) -> None:
+    with SimServer(fixture="demo", port=0) as sim:
+        env = {**os.environ, **demo_environment(sim.site, sim.url)}
+        args = ["run", "-c", str(DEMO_TOML), "--quiet"]
+
+        full = tmp_path / "full"
+        done = subprocess.run([sys.executable, "-m", "audit", *args, "-o", str(full)], env=env,
+                              text=True, capture_output=True, timeout=600)
+        assert done.returncode == 0, done.stderr
+
+        sim.controls.latency_s = 0.005  # slow enough to be killed mid-crawl
+        part = tmp_path / "part"
+        proc = _cli([*args, "-o", str(part)], env)
+        deadline = time.monotonic() + 300
+        while len(_probe_lines(part)) < 100:
+            assert proc.poll() is None, proc.communicate()
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=30)
+        killed_at = len(_probe_lines(part))
+        assert not (part / "results.json").exists()
+
+        sim.controls.latency_s = 0.0
+        resumed = subprocess.run([sys.executable, "-m", "audit", *args, "-o", str(part),
+                                  "--resume"], env=env, text=True, capture_output=True,
+                                 timeout=600)
+        assert resumed.returncode == 0, resumed.stderr
+
+    lines = _probe_lines(part)
+    keys = [(r["user"], r["doctype"], r["op"]) for r in lines]
+    assert len(keys) == len(set(keys)), "a probe was repeated after --resume"
+    assert len(lines) > killed_at
+    assert _table(part) == _table(full)

@@ -1,0 +1,59 @@
+"""The expected outcome of a cell, from the simulator's own permission engine.
+
+The same cell meaning as DESIGN.md: can the user perform OP through the REST API on
+at least one existing document of the DocType (create: a new one)? Submit and cancel
+through REST also need write (SPEC.md §3.11).
+"""
+
+from __future__ import annotations
+
+from audit.sim.permissions import PermissionEngine
+
+from audit.model import Operation, Outcome
+from audit.sim.model import Document, SiteData
+
+WANTED_STATUS = {
+    Operation.SUBMIT: (0,),
+    Operation.CANCEL: (1,),
+    Operation.WRITE: (0, 1),
+}
+
+
+def applicable(site: SiteData, doctype: str, op: Operation) -> bool:
+    dt = site.doctypes[doctype]
+    if dt.istable:
+        return False
+    if op in (Operation.SUBMIT, Operation.CANCEL):
+        return dt.is_submittable and not dt.issingle
+    if op in (Operation.CREATE, Operation.DELETE):
+        return not dt.issingle
+    return True
+
+
+def _allowed(engine: PermissionEngine, user: str, doctype: str, op: Operation,
+             doc: Document | None) -> bool:
+    ok = engine.has_permission(user, doctype, op.value, doc)
+    if op in (Operation.SUBMIT, Operation.CANCEL):
+        ok = ok and engine.has_permission(user, doctype, "write", doc)
+    return ok
+
+
+def truth(site: SiteData, engine: PermissionEngine, user: str, doctype: str,
+          op: Operation) -> Outcome:
+    if not applicable(site, doctype, op):
+        return Outcome.NOT_APPLICABLE
+    dt = site.doctypes[doctype]
+    if op is Operation.CREATE:
+        ok = engine.has_permission(user, doctype, "create", None)
+        return Outcome.ALLOWED if ok else Outcome.DENIED
+    docs = list(site.docs(doctype).values())
+    if dt.issingle:
+        docs = [d for d in docs if d.name == doctype] or docs
+    wanted = WANTED_STATUS.get(op)
+    if wanted is not None:
+        docs = [d for d in docs if d.docstatus in wanted]
+    if not docs:
+        ok = _allowed(engine, user, doctype, op, None)
+    else:
+        ok = any(_allowed(engine, user, doctype, op, d) for d in docs)
+    return Outcome.ALLOWED if ok else Outcome.DENIED
