@@ -25,7 +25,7 @@ demo: $(STAMP)
 	$(BIN)/permaudit demo -o reports/demo
 
 lint: $(STAMP)
-	$(BIN)/ruff check audit tests templates
+	$(BIN)/ruff check audit tests templates benchmarks
 
 test: $(STAMP) browser lint
 	$(BIN)/python -m pytest -q -p no:cacheprovider tests

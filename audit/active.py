@@ -22,7 +22,7 @@ from audit.discovery import parse_meta, resource
 from audit.inventory import DocTypeInfo, FieldInfo, Inventory
 from audit.model import Operation, Outcome, ProbeMethod, ProbeResult
 from audit.probes import UserContext, now
-from audit.verdicts import short_message
+from audit.verdicts import Kind, ask_reading, short_message
 
 MARKER = "permaudit-probe"
 SKIP_TYPES = ("Section Break", "Column Break", "Tab Break", "HTML", "Button", "Heading",
@@ -128,6 +128,21 @@ class DocumentBuilder:
 
 _MISSING: Any = object()
 
+# Never given a lifecycle (their safe-mode answers stand): DocTypes whose Frappe-core
+# has_permission hook judges content (a hook may refuse the cleanup, SPEC.md §3.7), those
+# that govern access, and those that send mail or run code when a document is saved.
+ACTIVE_NEVER: frozenset[str] = frozenset({
+    "Event", "ToDo", "Note", "User", "Dashboard Chart", "Number Card", "Kanban Board",
+    "Contact", "Address", "Communication", "Workflow Action", "File", "Prepared Report",
+    "Notification Settings", "Has Role", "Role", "Role Profile", "Module Profile", "DocType",
+    "DocPerm", "Custom DocPerm", "User Permission", "DocShare", "OAuth Client",
+    "OAuth Bearer Token", "OAuth Authorization Code", "Server Script", "Client Script",
+    "Custom Field", "Property Setter", "Module Def", "Report", "Workflow", "Notification",
+    "Email Account", "Email Queue", "Newsletter", "Auto Email Report", "Webhook",
+    "Scheduled Job Type", "System Settings", "Data Import", "Deleted Document", "Version",
+    "Activity Log", "Access Log", "Error Log",
+})
+
 
 class Lifecycle:
     """The lifecycle of one probe document per (user, DocType)."""
@@ -156,18 +171,20 @@ class Lifecycle:
 
     def run(self, ctx: UserContext, dt: DocTypeInfo) -> dict[Operation, ProbeResult]:
         out: dict[Operation, ProbeResult] = {}
+        if dt.name in ACTIVE_NEVER:
+            return out
         tag = uuid.uuid4().hex[:10]
         body = self.builder.build(dt, tag)
         if body is None:
             return out
         doc: ProbeDoc | None = None
         try:
+            # Never create what nobody in this run can remove again.
+            if not self._someone_can(ctx, dt.name, ("delete",)):
+                return out
             reply = ctx.client.post(resource(dt.name), json=body)
             out[Operation.CREATE] = self._row(ctx, dt, Operation.CREATE, reply, ok=(200,))
             doc = self._created(reply, dt, ctx.name)
-            if doc is None and self.auditor is not None:
-                doc = self._created(self.auditor.post(resource(dt.name), json=body), dt,
-                                    "[auditor]")
             if doc is None:
                 return out
             self._steps(ctx, dt, doc, tag, out)
@@ -185,7 +202,7 @@ class Lifecycle:
         change = {marker.fieldname: f"{MARKER}-{tag}-w"} if marker else {}
         out[Operation.WRITE] = self._row(ctx, dt, Operation.WRITE,
                                          ctx.client.put(path, json=change), ok=(200,), doc=doc)
-        if dt.is_submittable:
+        if dt.is_submittable and self._someone_can(ctx, dt.name, ("cancel", "delete")):
             reply = ctx.client.put(path, json={"docstatus": 1})
             out[Operation.SUBMIT] = self._row(ctx, dt, Operation.SUBMIT, reply, ok=(200,), doc=doc)
             if reply.status == 200:
@@ -197,6 +214,15 @@ class Lifecycle:
                                           doc=doc)
         if reply.status in (200, 202):
             self.ledger.removed(doc)
+
+    def _someone_can(self, ctx: UserContext, doctype: str, perms: tuple[str, ...]) -> bool:
+        """Does the user, or else the auditor, hold every one of ``perms`` on the DocType?"""
+        for client in (c for c in (ctx.client, self.auditor) if c is not None):
+            answers = [client.call("frappe.client.has_permission", doctype=doctype, docname="",
+                                   perm_type=perm) for perm in perms]
+            if all(ask_reading(a).kind is Kind.ALLOW for a in answers):
+                return True
+        return False
 
     def _created(self, reply: FrappeReply, dt: DocTypeInfo, who: str) -> ProbeDoc | None:
         data = reply.data if reply.status == 200 else None

@@ -139,6 +139,11 @@ class CellProber:
                 out.append(t)
             if len(out) >= MAX_TARGETS:
                 break
+        if op is Operation.DELETE:
+            # Only a submitted document can take the REST delete probe: try the best one first.
+            submitted = next((t for t in ordered if t.docstatus == 1), None)
+            if submitted is not None:
+                out = [submitted, *(t for t in out if t.name != submitted.name)]
         return out
 
     # -- probing ----------------------------------------------------------------------------
@@ -165,6 +170,16 @@ class CellProber:
                 return self._from_reading(ctx, dt, op, reading, ProbeMethod.REST, None, plan)
             plan = Plan(ProbeMethod.ASK, f"create probe inconclusive: {reading.note}")
         reading = self._ask(ctx, dt.name, "", op)
+        own = [p for p in ctx.facts.user_permissions
+               if p.allow == dt.name and p.applies_to(dt.name)]
+        if reading.kind is Kind.ALLOW and own:
+            # The DocType-level answer ignores User Permissions; a new document's name is
+            # never among the allowed values, so the insert is refused (SPEC.md §3.5, §5.7).
+            why = (f"User Permission on {dt.name} itself: a new document's name is never "
+                   f"an allowed value")
+            return self._from_reading(ctx, dt, op, Reading(Kind.DENY, reading.reply),
+                                      ProbeMethod.ASK, None, Plan(ProbeMethod.ASK, why),
+                                      limits=tuple(p.label for p in own))
         return self._from_reading(ctx, dt, op, reading, ProbeMethod.ASK, None, plan,
                                   limits=("doctype-level",))
 

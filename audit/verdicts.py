@@ -21,6 +21,9 @@ CREATE_INCONCLUSIVE = frozenset({"LinkValidationError", "CancelledLinkError",
                                  "DocumentLockedError"})
 
 
+HOOK_REFUSAL = "Not allowed via controller permission check"
+
+
 class Kind(StrEnum):
     ALLOW = "allow"
     DENY = "deny"
@@ -124,6 +127,9 @@ def create_reading(reply: FrappeReply) -> Reading:
     if common:
         return common
     if reply.status == 403:
+        if any(HOOK_REFUSAL in m for m in reply.server_messages):
+            # A has_permission hook judged the probe body (ToDo: allocated_to), not the role.
+            return Reading(Kind.INCONCLUSIVE, reply, "a controller hook refused the probe body")
         if "'create' permission" in reply.error_message or not reply.error_message:
             return Reading(Kind.DENY, reply)
         return Reading(Kind.INCONCLUSIVE, reply, "refused by another check than create")

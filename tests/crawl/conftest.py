@@ -10,12 +10,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from audit.sim.server import SimServer
 
 from audit.config import AuditConfig, load_config
 from audit.model import Operation, Outcome
 from audit.runner import RunRequest, run_audit
 from audit.sim.fixtures.demo import demo_environment
+from audit.sim.server import SimServer
 from audit.status import ExitCode
 
 from .truth import truth

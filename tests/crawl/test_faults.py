@@ -6,11 +6,10 @@ from collections import Counter
 from dataclasses import replace
 from pathlib import Path
 
-from audit.sim.server import SimServer
-
 from audit.config import AuditConfig, UserConfig
 from audit.model import AuthMethod, Outcome
 from audit.secrets import Secret
+from audit.sim.server import SimServer
 from audit.status import ExitCode
 
 from .conftest import demo_config, mismatches, run

@@ -10,9 +10,8 @@ import sys
 import time
 from pathlib import Path
 
-from audit.sim.server import SimServer
-
 from audit.sim.fixtures.demo import demo_environment
+from audit.sim.server import SimServer
 
 from .conftest import DEMO_TOML
 

@@ -1,0 +1,619 @@
+"""The HTTP edge: one Frappe client per identity, one requests.Session per thread.
+
+Rules kept here and nowhere else: ``Accept: application/json`` on every request;
+(connect, read) timeouts; TLS verified unless told otherwise; plain http only to
+loopback unless allowed; redirects never followed (requests drops Authorization
+across hosts); retries with back-off for connection errors and 502/503/504 on
+idempotent requests only (a 500 is an answer); 429 honoured for every method;
+the Host header for multi-site benches; DocType and document names encoded one
+path segment at a time. Library errors leave this module as :class:`TransportError`
+with one plain sentence.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import email.utils
+import html
+import json as jsonlib
+import logging
+import re
+import threading
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+from urllib.parse import quote, urlsplit
+
+import requests
+import urllib3
+from requests.adapters import HTTPAdapter
+from requests.structures import CaseInsensitiveDict
+
+from audit import __version__
+from audit.config import SiteConfig, is_loopback_host
+from audit.secrets import REGISTRY
+
+if TYPE_CHECKING:
+    from audit.auth import Identity
+
+__all__ = [
+    "ClientOptions", "FrappeClient", "FrappeReply", "InsecureURLError", "RateLimiter",
+    "RedirectError", "TransportError", "encode_path", "resource_path",
+]
+
+log = logging.getLogger(__name__)
+
+IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS"})
+RETRY_STATUSES = frozenset({502, 503, 504})
+REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
+USER_AGENT = f"permaudit/{__version__}"
+
+
+@dataclass(frozen=True)
+class ClientOptions:
+    connect_timeout: float = 10
+    read_timeout: float = 30
+    verify: bool | str = True
+    host_header: str | None = None
+    allow_insecure: bool = False
+    retries: int = 3
+    backoff: float = 0.5
+    max_retry_after: float = 120.0
+    pool_size: int = 8
+
+    @classmethod
+    def from_config(cls, site: SiteConfig, *, ca_bundle: str | None, allow_insecure: bool,
+                    pool_size: int) -> ClientOptions:
+        """``--ca-bundle`` wins over ``[site] verify_tls``."""
+        return cls(
+            connect_timeout=min(10.0, site.timeout), read_timeout=site.timeout,
+            verify=ca_bundle if ca_bundle else site.verify_tls, host_header=site.host,
+            allow_insecure=allow_insecure, pool_size=max(1, pool_size),
+        )
+
+
+class TransportError(Exception):
+    """No usable reply: connection error, timeout, cut-off or unreadable body."""
+
+    def __init__(self, method: str, url: str, reason: str) -> None:
+        self.method = method
+        self.url = url
+        self.reason = reason
+        super().__init__(str(self))
+
+    def __str__(self) -> str:
+        return REGISTRY.mask(f"{self.method} {self.url}: {self.reason}")
+
+
+class RedirectError(TransportError):
+    """A 30x reply; never followed, since requests drops Authorization across hosts."""
+
+    def __init__(self, method: str, url: str, status: int, location: str) -> None:
+        self.location = location
+        self.status = status
+        super().__init__(method, url, f"the server answered {status} redirecting to "
+                                      f"{location or '(no Location)'}; redirects are not "
+                                      "followed: put the final URL in [site] url")
+
+
+class InsecureURLError(Exception):
+    """Plain http to a host that is not loopback, without ``--allow-insecure``."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        host = urlsplit(url).hostname or url
+        super().__init__(f"refusing plain http to {host}: API keys and passwords would cross "
+                         "the network unencrypted; use https, or pass --allow-insecure")
+
+
+class RateLimiter:
+    """One per crawl, shared by every thread and user: a global pace and concurrency."""
+
+    def __init__(self, rate_per_s: float, max_concurrency: int) -> None:
+        if rate_per_s <= 0:
+            raise ValueError("rate_per_s must be more than 0")
+        if max_concurrency < 1:
+            raise ValueError("max_concurrency must be at least 1")
+        self.interval = 1.0 / rate_per_s
+        self.max_concurrency = max_concurrency
+        self._lock = threading.Lock()
+        self._next = 0.0
+        self._paused_until = 0.0
+        self._slots = threading.BoundedSemaphore(max_concurrency)
+        self._held = threading.local()
+
+    def acquire(self) -> None:
+        """Block until this thread may send one request at the global pace."""
+        while True:
+            with self._lock:
+                now = time.monotonic()
+                start = max(now, self._next, self._paused_until)
+                self._next = start + self.interval
+            if start > now:
+                time.sleep(start - now)
+            with self._lock:  # a pause may have begun while this thread slept
+                wait = self._paused_until - time.monotonic()
+            if wait <= 0:
+                return
+
+    @contextlib.contextmanager
+    def slot(self) -> Iterator[None]:
+        """Hold one of ``max_concurrency`` slots and take one pace step (re-entrant)."""
+        depth = getattr(self._held, "depth", 0)
+        if depth:
+            self._held.depth = depth + 1
+            try:
+                self.acquire()
+                yield
+            finally:
+                self._held.depth -= 1
+            return
+        self._slots.acquire()
+        self._held.depth = 1
+        try:
+            self.acquire()
+            yield
+        finally:
+            self._held.depth = 0
+            self._slots.release()
+
+    def pause_for(self, seconds: float) -> None:
+        """Everyone waits (Retry-After, adaptive back-off)."""
+        if seconds <= 0:
+            return
+        with self._lock:
+            self._paused_until = max(self._paused_until, time.monotonic() + seconds)
+
+    @property
+    def paused_for(self) -> float:
+        with self._lock:
+            return max(0.0, self._paused_until - time.monotonic())
+
+
+_TAG = re.compile(r"<[^>]+>")
+_BREAK = re.compile(r"<br\s*/?>|</?(?:p|div|li|details|summary)[^>]*>", re.IGNORECASE)
+
+
+def plain_text(text: str) -> str:
+    """Frappe's HTML message text as one plain line."""
+    text = _BREAK.sub(" ", text)
+    text = html.unescape(_TAG.sub("", text))
+    return " ".join(text.split())
+
+
+@dataclass(frozen=True)
+class FrappeReply:
+    """One HTTP reply, parsed at the boundary; the raw text is kept for debugging."""
+
+    method: str
+    url: str
+    status: int
+    body: Any | None  # parsed JSON, or None
+    text: str
+    headers: Mapping[str, str]
+    latency_ms: float
+    cookies: Mapping[str, str] = field(default_factory=dict, repr=False)
+    unreadable: bool = False  # said JSON, but the body did not parse
+
+    @classmethod
+    def from_response(cls, method: str, url: str, response: requests.Response,
+                      latency_ms: float) -> FrappeReply:
+        text = response.text
+        content_type = response.headers.get("Content-Type", "")
+        body: Any | None = None
+        unreadable = False
+        if "json" in content_type.lower() or (not content_type and text[:1] in "{["):
+            try:
+                body = jsonlib.loads(text) if text.strip() else None
+            except ValueError:
+                unreadable = "json" in content_type.lower()
+        cookies = {c.name: c.value or "" for c in response.cookies}
+        return cls(method=method, url=url, status=response.status_code, body=body, text=text,
+                   headers=CaseInsensitiveDict(response.headers), latency_ms=latency_ms,
+                   cookies=cookies, unreadable=unreadable)
+
+    @property
+    def ok(self) -> bool:
+        return 200 <= self.status < 300
+
+    @property
+    def is_json(self) -> bool:
+        return self.body is not None
+
+    @property
+    def _dict(self) -> dict[str, Any]:
+        return self.body if isinstance(self.body, dict) else {}
+
+    @property
+    def exc_type(self) -> str:
+        """Frappe's exception class name (v1 ``exc_type``, v2 ``errors[0].type``)."""
+        value = self._dict.get("exc_type")
+        if isinstance(value, str):
+            return value
+        errors = self._dict.get("errors")
+        if isinstance(errors, list) and errors and isinstance(errors[0], dict):
+            return str(errors[0].get("type") or "")
+        return ""
+
+    @property
+    def server_messages(self) -> list[str]:
+        """The texts of ``_server_messages`` (decoded twice) or v2 ``messages``, as sent."""
+        out: list[str] = []
+        for item in self._message_dicts():
+            message = item.get("message")
+            if isinstance(message, list):
+                message = " ".join(str(m) for m in message)
+            if message not in (None, ""):
+                out.append(str(message))
+        return out
+
+    def _message_dicts(self) -> list[dict[str, Any]]:
+        raw = self._dict.get("_server_messages")
+        items: list[Any] = []
+        if isinstance(raw, str):
+            try:
+                decoded = jsonlib.loads(raw)
+            except ValueError:
+                decoded = [raw]
+            items = decoded if isinstance(decoded, list) else [decoded]
+        elif isinstance(self._dict.get("messages"), list):
+            items = self._dict["messages"]
+        out: list[dict[str, Any]] = []
+        for item in items:
+            if isinstance(item, str):
+                try:
+                    item = jsonlib.loads(item)
+                except ValueError:
+                    item = {"message": item}
+            if isinstance(item, dict):
+                out.append(item)
+            elif item is not None:
+                out.append({"message": str(item)})
+        return out
+
+    @property
+    def error_message(self) -> str:
+        """The best human sentence about an error, as plain text ("" if none)."""
+        candidates: list[str] = []
+        value = self._dict.get("_error_message")
+        if isinstance(value, str):
+            candidates.append(value)
+        errors = self._dict.get("errors")
+        if isinstance(errors, list):
+            candidates += [str(e["message"]) for e in errors
+                           if isinstance(e, dict) and e.get("message")]
+        dicts = self._message_dicts()
+        raised = [str(d.get("message")) for d in dicts if d.get("raise_exception")]
+        candidates += raised + [m for m in self.server_messages if m not in raised]
+        if self.status >= 400 and isinstance(self._dict.get("message"), str):
+            candidates.append(self._dict["message"])
+        exception = self._dict.get("exception")
+        if isinstance(exception, str) and ": " in exception:
+            candidates.append(exception.split(": ", 1)[1])
+        for candidate in candidates:
+            text = plain_text(candidate)
+            if text:
+                return text
+        return ""
+
+    @property
+    def session_expired(self) -> bool:
+        return bool(self._dict.get("session_expired"))
+
+    @property
+    def message(self) -> str | None:
+        value = self._dict.get("message")
+        return value if isinstance(value, str) else None
+
+    @property
+    def data(self) -> Any:
+        return self._dict.get("data")
+
+    def __str__(self) -> str:
+        detail = f" {self.exc_type}" if self.exc_type else ""
+        return f"{self.method} {self.url} -> {self.status}{detail}"
+
+
+def encode_path(*segments: str) -> str:
+    """``/seg1/seg2`` with each segment percent-encoded ('/' inside a name too)."""
+    return "".join("/" + quote(str(s), safe="") for s in segments)
+
+
+def resource_path(doctype: str, name: str | None = None) -> str:
+    """``/api/resource/<DocType>[/<name>]``, encoded."""
+    return encode_path("api", "resource", doctype, *([name] if name is not None else []))
+
+
+def _quote_path(path: str | Sequence[str]) -> str:
+    if not isinstance(path, str):
+        return encode_path(*path)
+    if not path.startswith("/"):
+        path = "/" + path
+    return quote(path, safe="/%:@!$&'()*+,;=-._~")
+
+
+def retry_after_seconds(value: str | None, now: float | None = None) -> float | None:
+    """Seconds from a Retry-After header: delta-seconds or an HTTP date."""
+    if not value:
+        return None
+    value = value.strip()
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    current = time.time() if now is None else now
+    return max(0.0, when.timestamp() - current)
+
+
+class _NoNetrc(requests.auth.AuthBase):
+    """Stops requests from adding ~/.netrc credentials: a Session carries one identity."""
+
+    def __call__(self, r: requests.PreparedRequest) -> requests.PreparedRequest:
+        return r
+
+
+class _NoCookies(requests.cookies.RequestsCookieJar):
+    """A cookie jar that stores nothing: Frappe sets ``sid=Guest`` even on token replies.
+
+    The only cookie a session sends is the one its identity sets explicitly.
+    """
+
+    def set_cookie(self, cookie: Any, *args: Any, **kwargs: Any) -> None:
+        return None
+
+    def extract_cookies(self, response: Any, request: Any) -> None:
+        return None
+
+
+@dataclass
+class _Local:
+    session: requests.Session
+    generation: int = -1
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+class FrappeClient:
+    """Talks to one site as one identity; safe to share between threads."""
+
+    def __init__(self, base_url: str, options: ClientOptions, identity: Identity,
+                 limiter: RateLimiter | None = None) -> None:
+        parts = urlsplit(base_url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError(f"not an http(s) URL: {base_url!r}")
+        if parts.scheme == "http" and not is_loopback_host(parts.hostname) \
+                and not options.allow_insecure:
+            raise InsecureURLError(base_url)
+        self.base_url = base_url.rstrip("/")
+        self.options = options
+        self.identity = identity
+        self.limiter = limiter
+        self._local = threading.local()
+        self._sessions: list[requests.Session] = []
+        self._lock = threading.Lock()
+        self._closed = False
+        if options.verify is False:
+            urllib3.disable_warnings(urllib3.exceptions.InsecureRequestWarning)
+            log.warning("TLS certificates of %s are not verified", parts.hostname)
+
+    def __repr__(self) -> str:
+        return f"FrappeClient({self.base_url!r}, identity={self.identity.name!r})"
+
+    # -- sessions --------------------------------------------------------------
+    @property
+    def session(self) -> requests.Session:
+        """This thread's Session for this identity, prepared for its current credentials."""
+        local: _Local | None = getattr(self._local, "state", None)
+        if local is None:
+            local = _Local(self._new_session())
+            self._local.state = local
+        generation = self.identity.generation
+        if local.generation != generation:
+            self.identity.prepare(local.session)
+            local.generation = generation
+        return local.session
+
+    def _new_session(self) -> requests.Session:
+        if self._closed:
+            raise RuntimeError("the client is closed")
+        s = requests.Session()
+        adapter = HTTPAdapter(pool_connections=1, pool_maxsize=self.options.pool_size,
+                              max_retries=0)
+        s.mount("https://", adapter)
+        s.mount("http://", adapter)
+        s.headers.update({"Accept": "application/json", "User-Agent": USER_AGENT})
+        if self.options.host_header:
+            s.headers["Host"] = self.options.host_header
+        s.verify = self.options.verify
+        s.auth = _NoNetrc()
+        s.cookies = _NoCookies()
+        with self._lock:
+            self._sessions.append(s)
+        return s
+
+    @property
+    def session_count(self) -> int:
+        with self._lock:
+            return len(self._sessions)
+
+    def close(self) -> None:
+        with self._lock:
+            sessions, self._sessions = self._sessions, []
+            self._closed = True
+        for s in sessions:
+            s.close()
+
+    def __enter__(self) -> FrappeClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- requests --------------------------------------------------------------
+    def url_for(self, path: str | Sequence[str]) -> str:
+        return self.base_url + _quote_path(path)
+
+    def request(self, method: str, path: str | Sequence[str], *,
+                params: Mapping[str, Any] | None = None, json: Any = None,
+                data: Mapping[str, str] | None = None,
+                headers: Mapping[str, str | None] | None = None,
+                authenticate: bool = True, recover: bool = True) -> FrappeReply:
+        """One logical request, with retries; never follows a redirect.
+
+        ``path`` is a string (unsafe characters are encoded, ``%`` is kept) or a
+        sequence of raw segments (each fully encoded). ``authenticate=False`` sends
+        no credential of the identity (the OAuth token endpoint, a login).
+        """
+        method = method.upper()
+        url = self.url_for(path)
+        extra: dict[str, str | None] = dict(headers or {})
+        if not authenticate:
+            extra.update({"Authorization": None, "Cookie": None, "X-Frappe-CSRF-Token": None})
+        generation = self.identity.generation
+        reply = self._send(method, url, params, json, data, extra)
+        if recover and authenticate and self.identity.recover(self, reply, generation):
+            reply = self._send(method, url, params, json, data, extra)
+        return reply
+
+    def get(self, path: str | Sequence[str], **kwargs: Any) -> FrappeReply:
+        return self.request("GET", path, **kwargs)
+
+    def post(self, path: str | Sequence[str], **kwargs: Any) -> FrappeReply:
+        return self.request("POST", path, **kwargs)
+
+    def put(self, path: str | Sequence[str], **kwargs: Any) -> FrappeReply:
+        return self.request("PUT", path, **kwargs)
+
+    def delete(self, path: str | Sequence[str], **kwargs: Any) -> FrappeReply:
+        return self.request("DELETE", path, **kwargs)
+
+    def call(self, dotted: str, *, http_method: str = "GET", **params: Any) -> FrappeReply:
+        """``/api/method/<dotted>``: GET sends params in the query (lists and dicts as
+        JSON), other verbs send them as a JSON body."""
+        path = encode_path("api", "method", dotted)
+        if http_method.upper() in IDEMPOTENT:
+            query = {k: v if isinstance(v, str) else jsonlib.dumps(v) for k, v in params.items()}
+            return self.request(http_method, path, params=query)
+        return self.request(http_method, path, json=params)
+
+    # -- one logical request with retries ----------------------------------------
+    def _send(self, method: str, url: str, params: Mapping[str, Any] | None, json: Any,
+              data: Mapping[str, str] | None, headers: Mapping[str, str | None]) -> FrappeReply:
+        idempotent = method in IDEMPOTENT
+        opts = self.options
+        failures = 0  # connection errors and 502/503/504
+        throttled = 0  # 429 replies
+        while True:
+            try:
+                reply = self._attempt(method, url, params, json, data, headers)
+            except _Retryable as exc:
+                if not (idempotent or exc.unsent) or failures >= opts.retries:
+                    raise TransportError(method, url, exc.reason) from None
+                failures += 1
+                self._wait(opts.backoff * 2 ** (failures - 1), pause_all=False)
+                continue
+            if reply.status in REDIRECT_STATUSES:
+                raise RedirectError(method, url, reply.status, reply.headers.get("Location", ""))
+            if reply.status == 429 and throttled < opts.retries:
+                throttled += 1
+                after = retry_after_seconds(reply.headers.get("Retry-After"))
+                wait = after if after is not None else opts.backoff * 2 ** (throttled - 1)
+                log.info("429 from %s; waiting %.1f s", url, min(wait, opts.max_retry_after))
+                self._wait(min(wait, opts.max_retry_after), pause_all=True)
+                continue
+            if reply.status in RETRY_STATUSES and idempotent and failures < opts.retries:
+                failures += 1
+                after = retry_after_seconds(reply.headers.get("Retry-After"))
+                wait = opts.backoff * 2 ** (failures - 1)
+                self._wait(min(max(wait, after or 0.0), opts.max_retry_after), pause_all=False)
+                continue
+            return reply
+
+    def _wait(self, seconds: float, *, pause_all: bool) -> None:
+        if seconds <= 0:
+            return
+        if pause_all and self.limiter is not None:
+            self.limiter.pause_for(seconds)  # the next acquire() waits it out
+        else:
+            time.sleep(seconds)
+
+    def _attempt(self, method: str, url: str, params: Mapping[str, Any] | None, json: Any,
+                 data: Mapping[str, str] | None,
+                 headers: Mapping[str, str | None]) -> FrappeReply:
+        session = self.session
+        timeout = (self.options.connect_timeout, self.options.read_timeout)
+        slot = self.limiter.slot() if self.limiter is not None else contextlib.nullcontext()
+        with slot:
+            started = time.perf_counter()
+            try:
+                response = session.request(
+                    method, url, params=params, json=json, data=data, headers=dict(headers),
+                    timeout=timeout, allow_redirects=False, stream=False,
+                )
+            except requests.exceptions.SSLError as exc:
+                raise TransportError(method, url, _tls_reason(exc)) from None
+            except requests.exceptions.ConnectTimeout:
+                raise _Retryable(f"could not connect within {self.options.connect_timeout:g} s",
+                                 unsent=True) from None
+            except requests.exceptions.ReadTimeout:
+                raise _Retryable(f"no reply within {self.options.read_timeout:g} s") from None
+            except requests.exceptions.ChunkedEncodingError:
+                raise _Retryable("the reply was cut off before its end") from None
+            except requests.exceptions.ContentDecodingError:
+                raise _Retryable("the reply body could not be decoded") from None
+            except requests.exceptions.ConnectionError as exc:
+                unsent = _never_sent(exc)
+                reason = ("could not connect (connection refused or host unreachable)" if unsent
+                          else "the connection was closed before a complete reply")
+                raise _Retryable(reason, unsent=unsent) from None
+            except requests.exceptions.RequestException as exc:
+                raise TransportError(method, url, f"the request failed ({type(exc).__name__})") \
+                    from None
+            latency_ms = (time.perf_counter() - started) * 1000.0
+        reply = FrappeReply.from_response(method, url, response, latency_ms)
+        if reply.unreadable:
+            raise _Retryable(f"the reply said JSON but could not be parsed "
+                             f"(status {reply.status}, {len(reply.text)} characters)")
+        log.debug("%s %s -> %s (%.0f ms)", method, url, reply.status, latency_ms)
+        return reply
+
+
+class _Retryable(Exception):
+    """A failed attempt; ``unsent`` when the request never left (safe to retry any verb)."""
+
+    def __init__(self, reason: str, *, unsent: bool = False) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.unsent = unsent
+
+
+def _never_sent(exc: BaseException) -> bool:
+    """True when the connection could not be opened (the request never left)."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, urllib3.exceptions.NewConnectionError | ConnectionRefusedError):
+            return True
+        reason = getattr(current, "reason", None)
+        if isinstance(reason, BaseException) and id(reason) not in seen:
+            current = reason
+            continue
+        args = getattr(current, "args", ())
+        nested = next((a for a in args if isinstance(a, BaseException)), None)
+        current = nested or current.__cause__ or current.__context__
+    return False
+
+
+def _tls_reason(exc: BaseException) -> str:
+    text = str(exc)
+    if "CERTIFICATE_VERIFY_FAILED" in text or "certificate verify failed" in text:
+        return ("the TLS certificate could not be verified; give the CA bundle with "
+                "--ca-bundle or [site] verify_tls")
+    if "WRONG_VERSION_NUMBER" in text or "wrong version number" in text:
+        return "TLS handshake failed: the port may speak plain http (try http://)"
+    return "the TLS handshake failed"

@@ -1,0 +1,245 @@
+"""Secrets that never show: a value wrapper, masking, and a process-wide registry.
+
+Every credential read from the configuration becomes a :class:`Secret`; its
+``repr`` and ``str`` are ``***``. Each one is also registered with
+:data:`REGISTRY`, whose :meth:`SecretRegistry.mask` (and the logging filter built
+on it) replaces the value, and the encoded forms a request carries (base64 of
+``key:secret`` in a Basic header, URL-encoding in a form body), with ``***``
+anywhere it would otherwise be printed, logged or written.
+"""
+
+from __future__ import annotations
+
+import base64
+import hmac
+import logging
+import re
+import threading
+from collections.abc import Iterable
+from typing import Any, NoReturn
+from urllib.parse import quote, quote_plus
+
+MASK = "***"
+
+
+class Secret:
+    """An immutable secret value; ``repr`` and ``str`` never show it."""
+
+    __slots__ = ("_source", "_value")
+    _source: str
+    _value: str
+
+    def __init__(self, value: str, source: str = "") -> None:
+        if not isinstance(value, str):
+            raise TypeError("a Secret holds a str")
+        object.__setattr__(self, "_value", value)
+        object.__setattr__(self, "_source", source)
+
+    @property
+    def source(self) -> str:
+        """Where the value came from, e.g. ``users[0].api_secret`` (never the value)."""
+        return self._source
+
+    def reveal(self) -> str:
+        """The value itself: only for building a request."""
+        return self._value
+
+    def __setattr__(self, name: str, value: object) -> NoReturn:
+        raise AttributeError("Secret is immutable")
+
+    def __delattr__(self, name: str) -> NoReturn:
+        raise AttributeError("Secret is immutable")
+
+    def __repr__(self) -> str:
+        return f"Secret('{MASK}')"
+
+    def __str__(self) -> str:
+        return MASK
+
+    def __format__(self, spec: str) -> str:
+        return MASK
+
+    def __bool__(self) -> bool:
+        return bool(self._value)
+
+    def __len__(self) -> int:
+        return len(self._value)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Secret):
+            return NotImplemented
+        return hmac.compare_digest(self._value.encode(), other._value.encode())
+
+    def __hash__(self) -> int:
+        return hash(("Secret", self._value))
+
+    def __reduce__(self) -> NoReturn:
+        raise TypeError("a Secret cannot be pickled")
+
+
+def _value_of(item: Secret | str) -> str:
+    return item.reveal() if isinstance(item, Secret) else str(item)
+
+
+def _b64_forms(raw: str) -> set[str]:
+    data = raw.encode("utf-8")
+    std = base64.b64encode(data).decode("ascii")
+    url = base64.urlsafe_b64encode(data).decode("ascii")
+    return {std, std.rstrip("="), url, url.rstrip("=")}
+
+
+def _forms(value: str) -> set[str]:
+    """The text forms one value takes on the wire: raw, URL-encoded, base64."""
+    return {value, quote(value, safe=""), quote_plus(value, safe="")} | _b64_forms(value)
+
+
+def _bounded(form: str) -> str:
+    """A pattern for ``form`` that does not match inside a longer word.
+
+    ``secret`` must not turn ``api_secret`` into ``api_***``: a secret travels as a
+    whole token (after ``:``, ``=``, a space, a quote), never glued to other letters.
+    """
+    head = r"(?<!\w)" if re.match(r"\w", form[0]) else ""
+    tail = r"(?!\w)" if re.match(r"\w", form[-1]) else ""
+    return f"{head}{re.escape(form)}{tail}"
+
+
+def _pattern(forms: Iterable[str]) -> re.Pattern[str] | None:
+    ordered = sorted({f for f in forms if f}, key=len, reverse=True)  # longest match wins
+    return re.compile("|".join(map(_bounded, ordered))) if ordered else None
+
+
+def mask(text: str, secrets: Iterable[Secret | str]) -> str:
+    """Replace every secret value, and its encoded forms, in ``text`` with ``***``.
+
+    ``Authorization: Basic base64(api_key:api_secret)`` encodes two values at once,
+    so the base64 of every ``a:b`` pair of the given values is masked too.
+    """
+    values = [v for v in (_value_of(s) for s in secrets) if v]
+    if not values or not text:
+        return text
+    forms: set[str] = set()
+    for value in values:
+        forms |= _forms(value)
+    for first in values:
+        for second in values:
+            if first != second:
+                forms |= _b64_forms(f"{first}:{second}")
+    pattern = _pattern(forms)
+    return pattern.sub(MASK, text) if pattern else text
+
+
+class SecretRegistry:
+    """The secrets one process knows; every logger and renderer masks with it.
+
+    Each registered value is masked raw, URL-encoded and base64-encoded. A value
+    that travels combined with another (the Basic header's ``key:secret``) is
+    registered combined too, by whoever builds it (see :func:`basic_credential`).
+    Values shorter than :data:`MIN_LENGTH` are not registered: masking ``"ab"``
+    process-wide would garble every text while protecting nothing real.
+    """
+
+    MIN_LENGTH = 4
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._values: set[str] = set()
+        self._forms: set[str] = set()
+        self._pattern: re.Pattern[str] | None = None
+
+    def register(self, value: Secret | str | None) -> None:
+        raw = _value_of(value) if value is not None else ""
+        if len(raw) < self.MIN_LENGTH:
+            return
+        with self._lock:
+            if raw in self._values:
+                return
+            self._values.add(raw)
+            self._forms |= _forms(raw)
+            self._pattern = _pattern(self._forms)
+
+    def mask(self, text: str) -> str:
+        if not text:
+            return text
+        with self._lock:
+            pattern = self._pattern
+        return pattern.sub(MASK, text) if pattern else text
+
+    def clear(self) -> None:
+        with self._lock:
+            self._values = set()
+            self._forms = set()
+            self._pattern = None
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._values)
+
+    def __repr__(self) -> str:
+        return f"SecretRegistry({len(self)} secrets)"
+
+
+REGISTRY = SecretRegistry()
+
+
+class MaskingFilter(logging.Filter):
+    """A logging filter that masks the message, arguments and traceback of each record."""
+
+    def __init__(self, registry: SecretRegistry | None = None) -> None:
+        super().__init__()
+        self.registry = registry if registry is not None else REGISTRY
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        try:
+            message = record.getMessage()
+        except (TypeError, ValueError):  # a bad format string: keep the raw parts
+            message = f"{record.msg} {record.args!r}"
+        record.msg = self.registry.mask(message)
+        record.args = None
+        if record.exc_info and not record.exc_text:
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+        if record.exc_text:
+            record.exc_text = self.registry.mask(record.exc_text)
+        if record.stack_info:
+            record.stack_info = self.registry.mask(record.stack_info)
+        return True
+
+
+def install_log_masking(
+    target: logging.Logger | logging.Handler | None = None,
+    registry: SecretRegistry | None = None,
+) -> MaskingFilter:
+    """Add a :class:`MaskingFilter` to ``target``, or to every handler of the root logger.
+
+    Filters on a handler see every record that reaches it, including those of child
+    loggers; that is why the default is the root logger's handlers (and the root
+    logger itself, for handlers added later through ``logging.lastResort``).
+    """
+    masking = MaskingFilter(registry)
+    if target is not None:
+        _add_once(target, masking)
+        return masking
+    root = logging.getLogger()
+    _add_once(root, masking)
+    for handler in root.handlers:
+        _add_once(handler, masking)
+    return masking
+
+
+def _add_once(target: logging.Logger | logging.Handler, masking: MaskingFilter) -> None:
+    if not any(isinstance(f, MaskingFilter) for f in target.filters):
+        target.addFilter(masking)
+
+
+def masked(value: Any) -> str:
+    """``str(value)`` with every registered secret masked."""
+    return REGISTRY.mask(str(value))
+
+
+def basic_credential(api_key: Secret, api_secret: Secret) -> Secret:
+    """``base64(api_key:api_secret)`` for a Basic header, registered for masking."""
+    raw = f"{api_key.reveal()}:{api_secret.reveal()}".encode()
+    encoded = Secret(base64.b64encode(raw).decode("ascii"), source=api_secret.source)
+    REGISTRY.register(encoded)
+    REGISTRY.register(f"{api_key.reveal()}:{api_secret.reveal()}")
+    return encoded

@@ -1,0 +1,1 @@
+"""Benchmarks of permaudit (``make bench``); not shipped in the wheel."""

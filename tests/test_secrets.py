@@ -1,0 +1,162 @@
+from __future__ import annotations
+
+import base64
+import logging
+import pickle
+from urllib.parse import quote
+
+import pytest
+
+from audit.secrets import (
+    MASK,
+    REGISTRY,
+    MaskingFilter,
+    Secret,
+    SecretRegistry,
+    basic_credential,
+    install_log_masking,
+    mask,
+    masked,
+)
+
+VALUE = "s3cr3t-Value+/=x9"
+
+
+@pytest.fixture(autouse=True)
+def _no_proxy(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("http_proxy", "https_proxy", "all_proxy", "HTTP_PROXY", "HTTPS_PROXY",
+                 "ALL_PROXY", "no_proxy", "NO_PROXY"):
+        monkeypatch.delenv(name, raising=False)
+
+
+def test_secret_never_shows_its_value() -> None:
+    s = Secret(VALUE, source="users[0].api_secret")
+    assert repr(s) == "Secret('***')"
+    assert str(s) == "***"
+    assert f"{s}" == "***" and f"{s!r}" == "Secret('***')" and f"{s:>20}" == "***"
+    assert VALUE not in repr([s, {"k": s}])
+    assert s.reveal() == VALUE
+    assert s.source == "users[0].api_secret"
+    assert VALUE not in s.source
+
+
+def test_secret_is_immutable_and_not_picklable() -> None:
+    s = Secret(VALUE)
+    with pytest.raises(AttributeError):
+        s._value = "other"  # type: ignore[misc]
+    with pytest.raises(AttributeError):
+        del s._value  # type: ignore[misc]
+    with pytest.raises(TypeError):
+        pickle.dumps(s)
+    with pytest.raises(TypeError):
+        Secret(123)  # type: ignore[arg-type]
+
+
+def test_secret_equality_and_hash() -> None:
+    assert Secret("a1") == Secret("a1", source="x")
+    assert Secret("a1") != Secret("a2")
+    assert len({Secret("a1"), Secret("a1")}) == 1
+    assert not Secret("")
+    assert len(Secret("abcd")) == 4
+
+
+@pytest.mark.parametrize("form", [
+    VALUE,
+    quote(VALUE, safe=""),
+    base64.b64encode(VALUE.encode()).decode(),
+    base64.urlsafe_b64encode(VALUE.encode()).decode(),
+])
+def test_mask_replaces_every_form(form: str) -> None:
+    assert mask(f"before {form} after", [Secret(VALUE)]) == f"before {MASK} after"
+
+
+def test_mask_basic_header_pair() -> None:
+    key, secret = Secret("key1234567"), Secret("sec7654321")
+    header = "Basic " + base64.b64encode(b"key1234567:sec7654321").decode()
+    out = mask(f"Authorization: {header}", [key, secret])
+    assert "a2V5" not in out and out == f"Authorization: Basic {MASK}"
+
+
+def test_mask_accepts_strings_and_ignores_empty() -> None:
+    assert mask("token abc:def", ["abc", "def", ""]) == f"token {MASK}:{MASK}"
+    assert mask("", ["abc"]) == ""
+    assert mask("nothing here", []) == "nothing here"
+
+
+def test_mask_prefers_longest_match() -> None:
+    assert mask("abcdef", ["abc", "abcdef"]) == MASK
+
+
+def test_mask_leaves_longer_words_alone() -> None:
+    assert mask("api_secret: secret", ["secret"]) == f"api_secret: {MASK}"
+    assert mask("xsecret secretx secret.", ["secret"]) == f"xsecret secretx {MASK}."
+    assert mask("sid=ab+/cd=;", ["ab+/cd="]) == f"sid={MASK};"
+    assert mask('"tok3n"', ["tok3n"]) == f'"{MASK}"'
+
+
+def test_registry_ignores_very_short_values() -> None:
+    reg = SecretRegistry()
+    reg.register("abc")
+    assert len(reg) == 0 and reg.mask("abc") == "abc"
+
+
+def test_registry_masks_registered_values_and_encodings() -> None:
+    reg = SecretRegistry()
+    reg.register(Secret("tok-AAAA1111"))
+    reg.register("tok-AAAA1111")  # twice is fine
+    reg.register(None)
+    reg.register("")
+    assert len(reg) == 1
+    encoded = base64.b64encode(b"tok-AAAA1111").decode()
+    assert reg.mask(f"x tok-AAAA1111 y {encoded}") == f"x {MASK} y {MASK}"
+    reg.clear()
+    assert reg.mask("tok-AAAA1111") == "tok-AAAA1111"
+    assert "tok" not in repr(reg)
+
+
+def test_basic_credential_is_registered_globally() -> None:
+    cred = basic_credential(Secret("bkey-998877"), Secret("bsec-112233"))
+    assert base64.b64decode(cred.reveal()) == b"bkey-998877:bsec-112233"
+    assert masked(f"Basic {cred.reveal()}") == f"Basic {MASK}"
+    assert REGISTRY.mask("bkey-998877:bsec-112233") == MASK
+
+
+def test_logging_filter_masks_message_args_and_traceback(caplog: pytest.LogCaptureFixture) -> None:
+    reg = SecretRegistry()
+    reg.register("log-secret-42")
+    logger = logging.getLogger("test.secrets.filter")
+    caplog.handler.addFilter(MaskingFilter(reg))
+    try:
+        with caplog.at_level(logging.DEBUG, logger="test.secrets.filter"):
+            logger.warning("header was %s", "token key:log-secret-42")
+            logger.info("dict %(v)s", {"v": "log-secret-42"})
+            try:
+                raise ValueError("bad log-secret-42")
+            except ValueError:
+                logger.exception("failed")
+    finally:
+        caplog.handler.filters.clear()
+    assert "log-secret-42" not in caplog.text
+    assert "token key:***" in caplog.text
+    assert "ValueError: bad ***" in caplog.text
+
+
+def test_install_log_masking_on_handler_is_idempotent() -> None:
+    handler = logging.StreamHandler()
+    first = install_log_masking(handler)
+    install_log_masking(handler)
+    assert handler.filters == [first]
+
+
+def test_install_log_masking_default_targets_root() -> None:
+    root = logging.getLogger()
+    before_root = list(root.filters)
+    before = {h: list(h.filters) for h in root.handlers}
+    try:
+        install_log_masking()
+        assert any(isinstance(f, MaskingFilter) for f in root.filters)
+        assert all(any(isinstance(f, MaskingFilter) for f in h.filters) for h in root.handlers)
+    finally:
+        root.filters[:] = before_root
+        for h, filters in before.items():
+            h.filters[:] = filters
