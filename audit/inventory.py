@@ -153,6 +153,12 @@ class UserFacts:
     user_permissions: tuple[UserPermRow, ...] = ()
     shares: tuple[ShareRow, ...] = ()
 
+    @property
+    def effective_roles(self) -> tuple[str, ...]:
+        """Own roles plus Frappe's automatic ones (SPEC.md §3.1)."""
+        auto = ("All", "Guest") + (("Desk User",) if self.user_type == "System User" else ())
+        return self.roles + tuple(r for r in auto if r not in self.roles)
+
 
 @dataclass(frozen=True)
 class Inventory:

@@ -210,8 +210,12 @@ class CellProber:
                 continue
             if reading.kind is Kind.NEXT:
                 continue
-            last, last_target = reading, target
-            if reading.final_denial and not self._may_differ(ctx, dt, op):
+            # keep the most telling denial: a REST refusal over a has_permission "false"
+            if last is None or (method is ProbeMethod.REST
+                                and reading_method(last, plan) is ProbeMethod.ASK):
+                last, last_target = reading, target
+            if not self._may_differ(ctx, dt, op) and (
+                    reading.final_denial or self._no_rule_grants(ctx, dt, op)):
                 break
         if errors:
             reading, target = errors[0]
@@ -222,6 +226,15 @@ class CellProber:
                                 status=404, reason="every target document was missing (404)")
         return self._from_reading(ctx, dt, op, last, reading_method(last, plan), last_target,
                                   plan)
+
+    def _no_rule_grants(self, ctx: UserContext, dt: DocTypeInfo, op: Operation) -> bool:
+        """With the configured rules known: no role of the user grants OP at all."""
+        needs = [op.value] + (["write"] if op in (Operation.SUBMIT, Operation.CANCEL) else [])
+        for perm in needs:
+            grants = self.inventory.role_grants(ctx.facts.effective_roles, dt.name, perm)
+            if grants is not None and not any(grants) and ctx.facts.user_type:
+                return True
+        return False
 
     def _may_differ(self, ctx: UserContext, dt: DocTypeInfo, op: Operation) -> bool:
         """Could another document still be allowed after a DocType-level refusal? (shares)"""
@@ -332,7 +345,7 @@ class CellProber:
             return tuple(out)
         if outcome is not Outcome.ALLOWED or target is None:
             return tuple(out)
-        grants = self.inventory.role_grants(facts.roles, dt.name, op.value)
+        grants = self.inventory.role_grants(facts.effective_roles, dt.name, op.value)
         if grants is not None and grants[1] and target.owner == ctx.frappe_user:
             out.append("if_owner")
         shared = any(s.doctype == dt.name and s.name == target.name for s in facts.shares)
