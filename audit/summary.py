@@ -29,11 +29,10 @@ def render_summary(rows: Sequence[ProbeResult], users: Sequence[str]) -> str:
     table = []
     for user in users:
         c = counts.get(user, Counter())
-        other = sum(n for o, n in c.items() if o not in (Outcome.ALLOWED, Outcome.DENIED,
-                                                         Outcome.NOT_APPLICABLE))
+        other = c[Outcome.UNTESTABLE] + c[Outcome.SKIPPED]
         table.append([user, c[Outcome.ALLOWED], c[Outcome.DENIED], c[Outcome.ERROR],
                       c[Outcome.AUTH_FAILED], other, c[Outcome.NOT_APPLICABLE]])
-    head = ["user", "allowed", "denied", "error", "auth_failed", "other", "n/a"]
+    head = ["user", "allowed", "denied", "error", "auth_failed", "untestable/skipped", "n/a"]
     lines = [tabulate(table, headers=head, tablefmt="simple")]
     if any(sensitive.values()):
         lines.append("")

@@ -8,12 +8,10 @@ instead) or ``ERROR`` (never counted as allowed or denied).
 
 from __future__ import annotations
 
-import html
-import re
 from dataclasses import dataclass
 from enum import StrEnum
 
-from audit.client import FrappeReply
+from audit.reply import FrappeReply, plain_text
 
 # Failures raised before Frappe's create check: they prove nothing (SPEC.md §5.3).
 CREATE_INCONCLUSIVE = frozenset({"LinkValidationError", "CancelledLinkError",
@@ -48,9 +46,6 @@ class Reading:
         return "doctype access via role permission" in text
 
 
-_TAGS = re.compile(r"<[^>]+>")
-
-
 def short_message(reply: FrappeReply | None, limit: int = 300) -> str:
     """The most telling human sentence of a reply, without HTML."""
     if reply is None:
@@ -63,7 +58,7 @@ def short_message(reply: FrappeReply | None, limit: int = 300) -> str:
     if isinstance(exception, str) and ":" in exception:
         texts.append(exception.split(":", 1)[1])
     for text in texts:
-        clean = " ".join(html.unescape(_TAGS.sub("", text or "")).split())
+        clean = plain_text(text or "")
         if clean:
             return clean[:limit]
     return ""

@@ -30,12 +30,12 @@ from audit.client import (
     RedirectError,
     TransportError,
     encode_path,
-    plain_text,
     resource_path,
     retry_after_seconds,
 )
 from audit.config import SiteConfig, UserConfig
 from audit.model import AuthMethod
+from audit.reply import plain_text
 from audit.secrets import Secret
 
 KEY, SECRET = "clientkey-8d1f", "clientsecret-44ab90"
