@@ -45,6 +45,8 @@ log = logging.getLogger(__name__)
 IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS"})
 RETRY_STATUSES = frozenset({502, 503, 504})
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
+MAX_SLOWDOWN = 16.0  # adaptive back-off never slows the crawl more than this
+RECOVERY = 0.9  # each healthy reply narrows the widened interval by 10 %
 USER_AGENT = f"permaudit/{__version__}"
 
 
@@ -113,7 +115,8 @@ class RateLimiter:
             raise ValueError("rate_per_s must be more than 0")
         if max_concurrency < 1:
             raise ValueError("max_concurrency must be at least 1")
-        self.interval = 1.0 / rate_per_s
+        self.base_interval = 1.0 / rate_per_s
+        self.interval = self.base_interval  # widened by feedback() while the site struggles
         self.max_concurrency = max_concurrency
         self._lock = threading.Lock()
         self._next = 0.0
@@ -167,6 +170,21 @@ class RateLimiter:
     def paused_for(self) -> float:
         with self._lock:
             return max(0.0, self._paused_until - time.monotonic())
+
+    def feedback(self, status: int) -> None:
+        """Adaptive pace (AIMD): a 5xx or 429 halves the rate, down to 1/16 of the
+        configured one; each other reply wins back a little of it."""
+        with self._lock:
+            if status >= 500 or status == 429:
+                self.interval = min(self.interval * 2, self.base_interval * MAX_SLOWDOWN)
+            elif self.interval > self.base_interval:
+                self.interval = max(self.base_interval, self.interval * RECOVERY)
+
+    @property
+    def slowdown(self) -> float:
+        """How many times slower than configured the crawl runs right now."""
+        with self._lock:
+            return self.interval / self.base_interval
 
 
 
@@ -366,6 +384,8 @@ class FrappeClient:
             try:
                 reply = self._attempt(method, url, params, json, data, headers)
             except _Retryable as exc:
+                if self.limiter is not None:
+                    self.limiter.feedback(503)  # a dropped or refused connection: slow down
                 if not (idempotent or exc.unsent) or failures >= opts.retries:
                     raise TransportError(method, url, exc.reason) from None
                 failures += 1
@@ -430,6 +450,8 @@ class FrappeClient:
                     from None
             latency_ms = (time.perf_counter() - started) * 1000.0
         reply = FrappeReply.from_response(method, url, response, latency_ms)
+        if self.limiter is not None:
+            self.limiter.feedback(reply.status)
         if reply.unreadable:
             raise _Retryable(f"the reply said JSON but could not be parsed "
                              f"(status {reply.status}, {len(reply.text)} characters)")

@@ -86,3 +86,13 @@ def test_active_audit_leaves_no_probe_document(demo_sim: SimServer, tmp_path: Pa
     creates = [r for r in result.rows if r["op"] == "create" and r["method"] == "rest"
                and r["http_status"] == 200]
     assert creates, "no create went through for real"
+
+
+def test_output_order_does_not_depend_on_thread_timing(demo_sim: SimServer,
+                                                       tmp_path: Path) -> None:
+    subset = ("Customer", "Sales Invoice", "ToDo", "User", "Payment Entry")
+    one = run(demo_config(demo_sim, concurrency=1, doctypes=subset), tmp_path / "one")
+    eight = run(demo_config(demo_sim, concurrency=8, doctypes=subset), tmp_path / "eight")
+    keep = ("user", "doctype", "op", "outcome", "method", "http_status", "target", "limits")
+    assert [[r[k] for k in keep] for r in one.rows] == [[r[k] for k in keep] for r in eight.rows]
+    assert (tmp_path / "one" / "probes.csv").read_text().count("\n") == len(one.rows) + 1

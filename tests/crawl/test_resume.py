@@ -78,3 +78,24 @@ def test_resume_after_kill_matches_an_uninterrupted_run(tmp_path: Path) -> None:
     assert len(keys) == len(set(keys)), "a probe was repeated after --resume"
     assert len(lines) > killed_at
     assert _table(part) == _table(full)
+
+
+def test_ctrl_c_exits_130_and_keeps_what_is_done(tmp_path: Path) -> None:
+    with SimServer(fixture="demo", port=0) as sim:
+        env = {**os.environ, **demo_environment(sim.site, sim.url)}
+        sim.controls.latency_s = 0.005
+        out = tmp_path / "out"
+        proc = _cli(["run", "-c", str(DEMO_TOML), "--quiet", "-o", str(out)], env)
+        deadline = time.monotonic() + 300
+        while len(_probe_lines(out)) < 50:
+            assert proc.poll() is None, proc.communicate()
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        proc.send_signal(signal.SIGINT)
+        _stdout, stderr = proc.communicate(timeout=120)
+    assert proc.returncode == 130, stderr
+    assert "--resume" in stderr and "Traceback" not in stderr
+    data = json.loads((out / "results.json").read_text("utf-8"))
+    assert data["run"]["complete"] is False
+    done = {(r["user"], r["doctype"], r["op"]) for r in _probe_lines(out)}
+    assert {(r["user"], r["doctype"], r["op"]) for r in data["probes"]} == done

@@ -1,0 +1,51 @@
+"""The shared rate limiter slows the whole crawl while the site struggles (AIMD)."""
+
+from __future__ import annotations
+
+import itertools
+import threading
+import time
+
+import pytest
+
+from audit.client import MAX_SLOWDOWN, RateLimiter
+
+
+def test_errors_halve_the_rate_and_successes_win_it_back() -> None:
+    limiter = RateLimiter(rate_per_s=100, max_concurrency=4)
+    assert limiter.slowdown == pytest.approx(1.0)
+    limiter.feedback(500)
+    assert limiter.slowdown == pytest.approx(2.0)
+    limiter.feedback(429)
+    limiter.feedback(503)
+    assert limiter.slowdown == pytest.approx(8.0)
+    for _ in range(10):
+        limiter.feedback(500)
+    assert limiter.slowdown == pytest.approx(MAX_SLOWDOWN)
+    for _ in range(200):
+        limiter.feedback(200)
+    assert limiter.slowdown == pytest.approx(1.0)
+    limiter.feedback(403)  # a refusal is an answer, not a struggle
+    limiter.feedback(417)
+    assert limiter.slowdown == pytest.approx(1.0)
+
+
+def test_slowdown_spaces_requests_out() -> None:
+    limiter = RateLimiter(rate_per_s=200, max_concurrency=4)
+    for _ in range(4):
+        limiter.feedback(500)  # 16x: one request per 80 ms
+    stamps: list[float] = []
+    lock = threading.Lock()
+
+    def take() -> None:
+        with limiter.slot(), lock:
+            stamps.append(time.monotonic())
+
+    threads = [threading.Thread(target=take) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    stamps.sort()
+    gaps = [b - a for a, b in itertools.pairwise(stamps)]
+    assert min(gaps) >= 0.07
