@@ -29,6 +29,8 @@ class FieldDef:
     ignore_user_permissions: bool = False
     default: str | None = None
     length: int = 0  # 0: the type's default (140 for Data)
+    allow_on_submit: bool = False
+    read_only: bool = False
 
     @property
     def title(self) -> str:
@@ -43,6 +45,9 @@ class PermRule:
     permlevel: int = 0
     if_owner: bool = False
     rights: frozenset[str] = frozenset()
+    name: str = ""  # the row name (a 10-character hash); filled in when empty
+    creation: str = ""
+    modified: str = ""
 
     def grants(self, right: str) -> bool:
         return right in self.rights
@@ -61,11 +66,17 @@ class DocTypeDef:
     is_virtual: bool = False
     custom: bool = False
     track_changes: bool = False
-    autoname: str = "hash"  # "hash", "autoincrement", "field:<fieldname>", "Prompt", "naming_series:", "format:..."
+    # "hash", "autoincrement", "field:<fieldname>", "Prompt", "naming_series:", "format:..."
+    autoname: str = "hash"
     app: str = "frappe"
     # Frappe core hooks modelled by the simulator: "todo" (allocated_to / assigned_by query
     # condition and doc hook), "note" (public / owner), "user" (own record, hides Administrator)
     hook: str = ""
+    allow_import: bool = False
+    allow_rename: bool = False
+    title_field: str = ""
+    creation: str = ""
+    modified: str = ""
 
     def field(self, fieldname: str) -> FieldDef | None:
         for f in self.fields:
@@ -90,6 +101,14 @@ class UserDef:
     two_factor: bool = False  # 2FA applies to this user at password login
     password_expired: bool = False
     simultaneous_sessions: int = 2
+    bypass_restrict_ip_check_if_2fa_enabled: bool = False
+    creation: str = ""
+    modified: str = ""
+    last_login: str | None = None
+    last_ip: str | None = None
+    last_active: str | None = None
+    social_userid: str = ""  # the OpenID ``sub``
+    role_row_names: dict[str, str] = field(default_factory=dict)  # role -> Has Role row name
 
 
 @dataclass
@@ -102,6 +121,8 @@ class UserPermission:
     is_default: bool = False
     hide_descendants: bool = False
     name: str = ""
+    creation: str = ""
+    modified: str = ""
 
 
 @dataclass
@@ -115,6 +136,10 @@ class DocShare:
     submit: bool = False
     share: bool = False
     name: str = ""
+    owner: str = "Administrator"
+    creation: str = ""
+    modified: str = ""
+    notify_by_email: bool = True
 
 
 @dataclass
@@ -127,7 +152,8 @@ class Document:
     modified: str = ""
     modified_by: str = ""
     idx: int = 0
-    values: dict[str, Any] = field(default_factory=dict)  # fieldname -> value (tables: list of dicts)
+    # fieldname -> value (tables: list of dicts)
+    values: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -153,6 +179,8 @@ class OAuthToken:
     scopes: str = "all"
     expiration_time: float = 0.0  # epoch seconds
     status: str = "Active"  # or "Revoked"
+    creation: float = 0.0  # epoch seconds
+    expires_in: int = 3600
 
 
 @dataclass
@@ -172,6 +200,8 @@ class SiteSettings:
     auth_hook_denies: tuple[str, ...] = ()  # path prefixes an installed auth hook refuses (401)
     redirect_to: str = ""  # answer every request with a 301 to this base URL (http -> https)
     report_roles: dict[str, tuple[str, ...]] = field(default_factory=dict)  # Report name -> roles
+    bypass_restrict_ip_check_if_2fa_enabled: bool = False
+    ignore_csrf: bool = False
 
 
 @dataclass
@@ -185,12 +215,15 @@ class SiteData:
     users: dict[str, UserDef] = field(default_factory=dict)
     user_permissions: list[UserPermission] = field(default_factory=list)
     shares: list[DocShare] = field(default_factory=list)
-    documents: dict[str, dict[str, Document]] = field(default_factory=dict)  # doctype -> name -> doc
+    # doctype -> name -> doc
+    documents: dict[str, dict[str, Document]] = field(default_factory=dict)
     oauth_clients: dict[str, OAuthClient] = field(default_factory=dict)
     oauth_tokens: dict[str, OAuthToken] = field(default_factory=dict)
     settings: SiteSettings = field(default_factory=SiteSettings)
     # placeholder -> value for credentials that exist before any request (``--secrets-out``)
     secrets: dict[str, str] = field(default_factory=dict)
+    series: dict[str, int] = field(default_factory=dict)  # naming series / autoincrement counters
+    base_time: float = 0.0  # epoch seconds the fixture's timestamps start from
 
     def effective_rules(self, doctype: str) -> list[PermRule]:
         """Custom DocPerm rows replace the standard ones when any exist (SPEC.md §3.2)."""
