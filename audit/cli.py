@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 import click
 
 from audit import __version__
-from audit.status import ExitCode
+from audit.status import ExitCode, UsageError
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -80,10 +80,6 @@ def handle_errors(func: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
-class UsageError(Exception):
-    """A command-line value that cannot work (one plain sentence)."""
-
-
 def _csv_list(value: str | None) -> tuple[str, ...]:
     if not value:
         return ()
@@ -131,20 +127,21 @@ def check_auth_cmd(opts: GlobalOptions, config_path: Path | None) -> None:
 
 
 @cli.command("run")
-@click.option("-c", "--config", "config_path", type=click.Path(path_type=Path), default=None)
-@click.option("-o", "--outdir", type=click.Path(path_type=Path, file_okay=False), default=None)
-@click.option("--mode", type=click.Choice(["passive", "safe", "active"]), default=None)
+@click.option("-c", "--config", "config_path", type=click.Path(path_type=Path), default=None,
+              help="The audit configuration (TOML); without it, ERPNEXT_URL / _API_KEY / "
+                   "_API_SECRET describe one token user.")
+@click.option("-o", "--outdir", type=click.Path(path_type=Path, file_okay=False), default=None,
+              help="Output folder [default: reports/<site>-<UTC timestamp>].")
+@click.option("--mode", type=click.Choice(["passive", "safe", "active"]), default=None,
+              help="Overrides [crawl] mode [default: safe].")
 @click.option("--users", default=None, help="Comma-separated config names.")
 @click.option("--doctypes", default=None, help="Comma-separated DocType names.")
-@click.option("--format", "formats", default="html,csv,terminal")
-@click.option("--fail-on", type=click.Choice(["low", "medium", "high", "critical"]), default="high")
 @click.option("--resume", is_flag=True, help="Finish an interrupted run in OUTDIR.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 @click.pass_obj
 @handle_errors
 def run_cmd(opts: GlobalOptions, config_path: Path | None, outdir: Path | None, mode: str | None,
-            users: str | None, doctypes: str | None, formats: str, fail_on: str, resume: bool,
-            quiet: bool) -> None:
+            users: str | None, doctypes: str | None, resume: bool, quiet: bool) -> None:
     """Probe every DocType as every configured user and write the results."""
     from audit.config import load_config
     from audit.runner import RunRequest, run_audit
@@ -152,8 +149,8 @@ def run_cmd(opts: GlobalOptions, config_path: Path | None, outdir: Path | None, 
     config = load_config(config_path, warn=_warn)
     request = RunRequest(
         config=config, outdir=outdir, mode=mode, users=_csv_list(users),
-        doctypes=_csv_list(doctypes), formats=_csv_list(formats), fail_on=fail_on,
-        resume=resume, quiet=quiet, ca_bundle=opts.ca_bundle, allow_insecure=opts.allow_insecure,
+        doctypes=_csv_list(doctypes), resume=resume, quiet=quiet, ca_bundle=opts.ca_bundle,
+        allow_insecure=opts.allow_insecure,
     )
     code = run_audit(request, echo=click.echo, warn=_warn)
     sys.exit(int(code))

@@ -36,7 +36,7 @@ from audit.results import (
     write_probes_csv,
     write_results_json,
 )
-from audit.status import ExitCode
+from audit.status import ExitCode, UsageError
 from audit.summary import render_summary
 
 Echo = Callable[[str], None]
@@ -53,8 +53,6 @@ class RunRequest:
     mode: str | None = None
     users: tuple[str, ...] = ()
     doctypes: tuple[str, ...] = ()
-    formats: tuple[str, ...] = ("html", "csv", "terminal")
-    fail_on: str = "high"
     resume: bool = False
     quiet: bool = False
     ca_bundle: str | None = None
@@ -205,6 +203,10 @@ class Audit:
 
 
 def run_audit(request: RunRequest, echo: Echo, warn: Echo) -> ExitCode:
+    if request.resume and (request.outdir is None
+                           or not (request.outdir / CHECKPOINT_FILE).exists()):
+        raise UsageError("--resume needs -o OUTDIR of an interrupted run (it holds "
+                         f"{CHECKPOINT_FILE})")
     audit = Audit(request, echo, warn)
     outdir = audit.outdir
     outdir.mkdir(parents=True, exist_ok=True)

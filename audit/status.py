@@ -11,3 +11,7 @@ class ExitCode(IntEnum):
     USAGE = 2  # usage or configuration error
     UNREACHABLE = 3  # site unreachable, or no user could authenticate
     INTERRUPTED = 130
+
+
+class UsageError(Exception):
+    """A command-line value that cannot work (one plain sentence; exit 2)."""

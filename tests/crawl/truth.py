@@ -48,7 +48,7 @@ def truth(site: SiteData, engine: PermissionEngine, user: str, doctype: str,
         new = None if dt.hook else Document(doctype=doctype, name="", owner=user)
         ok = engine.has_permission(user, doctype, "create", new)
         return Outcome.ALLOWED if ok else Outcome.DENIED
-    docs = list(site.docs(doctype).values())
+    docs = list(engine.documents(doctype))  # system DocTypes (User, Role, ...) included
     if dt.issingle:
         docs = [d for d in docs if d.name == doctype] or docs
     wanted = WANTED_STATUS.get(op)
