@@ -8,6 +8,7 @@ instead) or ``ERROR`` (never counted as allowed or denied).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -99,74 +100,69 @@ def read_reading(reply: FrappeReply) -> Reading:
     return Reading(Kind.ERROR, reply, f"unexpected reply to a read (HTTP {reply.status})")
 
 
-def write_reading(reply: FrappeReply) -> Reading:
-    """Stale-``modified`` PUT: 417 TimestampMismatchError allowed, 403 denied (SPEC §5.2)."""
+def _verb_reading(reply: FrappeReply, allowed: Callable[[FrappeReply], bool],
+                  denied: Callable[[FrappeReply], Reading | None], what: str,
+                  incident: str) -> Reading:
+    """The shape every REST verb probe shares: the permission-proving failure is
+    ``allowed``, a 403 is ``denied``, a success is an incident, anything else is
+    inconclusive (the caller asks instead)."""
     common = _common(reply)
     if common:
         return common
-    if reply.status == 417 and reply.exc_type == "TimestampMismatchError":
+    if allowed(reply):
         return Reading(Kind.ALLOW, reply)
     if reply.status == 403:
-        return Reading(Kind.DENY, reply)
-    if reply.status == 417 and reply.exc_type == "DocumentLockedError":
+        return denied(reply) or Reading(Kind.DENY, reply)
+    if reply.exc_type == "DocumentLockedError":  # raised before the permission check
         return Reading(Kind.INCONCLUSIVE, reply, "the document is locked by a background job")
     if 200 <= reply.status < 300:
-        return Reading(Kind.INCIDENT, reply, "the site accepted a PUT with a stale timestamp")
-    return Reading(Kind.INCONCLUSIVE, reply, f"unexpected reply to the write probe "
+        return Reading(Kind.INCIDENT, reply, incident)
+    return Reading(Kind.INCONCLUSIVE, reply, f"unexpected reply to the {what} probe "
                    f"(HTTP {reply.status} {reply.exc_type})".strip())
+
+
+def _plain_denial(_reply: FrappeReply) -> Reading | None:
+    return None
+
+
+def _create_denial(reply: FrappeReply) -> Reading | None:
+    if any(HOOK_REFUSAL in m for m in reply.server_messages):
+        # A has_permission hook judged the probe body (ToDo: allocated_to), not the role.
+        return Reading(Kind.INCONCLUSIVE, reply, "a controller hook refused the probe body")
+    if "'create' permission" in reply.error_message or not reply.error_message:
+        return None
+    return Reading(Kind.INCONCLUSIVE, reply, "refused by another check than create")
+
+
+def write_reading(reply: FrappeReply) -> Reading:
+    """Stale-``modified`` PUT: 417 TimestampMismatchError allowed, 403 denied (SPEC §5.2)."""
+    return _verb_reading(
+        reply, lambda r: r.status == 417 and r.exc_type == "TimestampMismatchError",
+        _plain_denial, "write", "the site accepted a PUT with a stale timestamp")
 
 
 def create_reading(reply: FrappeReply) -> Reading:
     """POST with a list value: any failure after the create check means allowed (SPEC §5.3)."""
-    common = _common(reply)
-    if common:
-        return common
-    if reply.status == 403:
-        if any(HOOK_REFUSAL in m for m in reply.server_messages):
-            # A has_permission hook judged the probe body (ToDo: allocated_to), not the role.
-            return Reading(Kind.INCONCLUSIVE, reply, "a controller hook refused the probe body")
-        if "'create' permission" in reply.error_message or not reply.error_message:
-            return Reading(Kind.DENY, reply)
-        return Reading(Kind.INCONCLUSIVE, reply, "refused by another check than create")
-    if reply.status in (409, 417) and reply.exc_type not in CREATE_INCONCLUSIVE:
-        return Reading(Kind.ALLOW, reply)
-    if 200 <= reply.status < 300:
-        return Reading(Kind.INCIDENT, reply, "the site created the probe document")
-    return Reading(Kind.INCONCLUSIVE, reply, f"failure before the create check "
-                   f"(HTTP {reply.status} {reply.exc_type})".strip())
+    return _verb_reading(
+        reply, lambda r: r.status in (409, 417) and r.exc_type not in CREATE_INCONCLUSIVE,
+        _create_denial, "create", "the site created the probe document")
 
 
 def delete_reading(reply: FrappeReply) -> Reading:
     """DELETE of a submitted document: 417 'Submitted Record cannot be deleted' allowed."""
-    common = _common(reply)
-    if common:
-        return common
-    if reply.status == 403:
-        return Reading(Kind.DENY, reply)
-    text = " ".join(reply.server_messages) + " " + short_message(reply)
-    if reply.status == 417 and "cannot be deleted" in text:
-        return Reading(Kind.ALLOW, reply)
-    if reply.status == 417 and reply.exc_type == "LinkExistsError":
-        return Reading(Kind.ALLOW, reply)
-    if 200 <= reply.status < 300:
-        return Reading(Kind.INCIDENT, reply, "the site deleted the document")
-    return Reading(Kind.INCONCLUSIVE, reply, f"unexpected reply to the delete probe "
-                   f"(HTTP {reply.status} {reply.exc_type})".strip())
+
+    def allowed(r: FrappeReply) -> bool:
+        text = " ".join(r.server_messages) + " " + short_message(r)
+        return r.status == 417 and ("cannot be deleted" in text or r.exc_type == "LinkExistsError")
+
+    return _verb_reading(reply, allowed, _plain_denial, "delete", "the site deleted the document")
 
 
 def submit_reading(reply: FrappeReply) -> Reading:
     """PUT docstatus 1 with a bad ``amended_from``: 417 LinkValidationError allowed (§5.5)."""
-    common = _common(reply)
-    if common:
-        return common
-    if reply.status == 417 and reply.exc_type == "LinkValidationError":
-        return Reading(Kind.ALLOW, reply)
-    if reply.status == 403:
-        return Reading(Kind.DENY, reply)
-    if 200 <= reply.status < 300:
-        return Reading(Kind.INCIDENT, reply, "the site submitted the draft")
-    return Reading(Kind.INCONCLUSIVE, reply, f"unexpected reply to the submit probe "
-                   f"(HTTP {reply.status} {reply.exc_type})".strip())
+    return _verb_reading(
+        reply, lambda r: r.status == 417 and r.exc_type == "LinkValidationError",
+        _plain_denial, "submit", "the site submitted the draft")
 
 
 def ask_reading(reply: FrappeReply) -> Reading:
