@@ -26,6 +26,7 @@ demo: $(STAMP)
 
 lint: $(STAMP)
 	$(BIN)/ruff check audit tests templates benchmarks
+	$(BIN)/mypy --strict audit benchmarks
 
 test: $(STAMP) browser lint
 	$(BIN)/python -m pytest -q -p no:cacheprovider tests

@@ -217,7 +217,8 @@ class Inventory:
             doctypes={k: dt(v) for k, v in data.get("doctypes", {}).items()},
             targets={k: tuple(TargetDoc(name=t["name"], owner=t.get("owner", ""),
                                         docstatus=int(t.get("docstatus", 0)),
-                                        links=tuple(tuple(x) for x in t.get("links", ())))  # type: ignore[misc]
+                                        links=tuple((str(f), str(v))
+                                                    for f, v in t.get("links", ())))
                               for t in v)
                      for k, v in data.get("targets", {}).items()},
             rules=None if rules is None else {

@@ -118,12 +118,12 @@ class ProbeResult:
             op=Operation(str(row["op"])),
             outcome=Outcome(str(row["outcome"])),
             method=ProbeMethod(str(row.get("method") or "")),
-            http_status=int(status) if status not in (None, "") else None,  # type: ignore[arg-type]
+            http_status=int(str(status)) if status not in (None, "") else None,
             exc_type=str(row.get("exc_type") or ""),
             message=str(row.get("message") or ""),
             target=str(row.get("target") or ""),
             limits=tuple(x for x in limits.split(";") if x),
             reason=str(row.get("reason") or ""),
-            latency_ms=float(latency) if latency not in (None, "") else None,  # type: ignore[arg-type]
+            latency_ms=float(str(latency)) if latency not in (None, "") else None,
             at=str(row.get("at") or ""),
         )

@@ -34,6 +34,11 @@ BOGUS_LINK = "__permaudit_nonexistent__"
 LIST_PROBE_VALUE = ["permaudit-probe"]
 MAX_TARGETS = 4
 HAS_PERMISSION = "frappe.client.has_permission"
+# which documents each op is aimed at: drafts to submit, submitted ones to cancel,
+# anything but cancelled documents to write
+WANTED_DOCSTATUS: dict[Operation, tuple[int, ...]] = {
+    Operation.SUBMIT: (0,), Operation.CANCEL: (1,), Operation.WRITE: (0, 1),
+}
 
 
 @dataclass(frozen=True)
@@ -128,14 +133,10 @@ class CellProber:
         ordered += [t for t in pool if allowed_values and inside_ups(t)]
         ordered += mine
         ordered += pool
-        wanted = {
-            Operation.SUBMIT: lambda t: t.docstatus == 0,
-            Operation.CANCEL: lambda t: t.docstatus == 1,
-            Operation.WRITE: lambda t: t.docstatus != 2,
-        }.get(op, lambda t: True)
+        statuses = WANTED_DOCSTATUS.get(op, (0, 1, 2))
         out: list[TargetDoc] = []
         for t in ordered:
-            if wanted(t) and t.name not in {o.name for o in out}:
+            if t.docstatus in statuses and t.name not in {o.name for o in out}:
                 out.append(t)
             if len(out) >= MAX_TARGETS:
                 break

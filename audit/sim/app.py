@@ -59,11 +59,11 @@ def parse_form(request: Request) -> dict[str, Any]:
         if not isinstance(args, dict):
             raise BadRequestBody(ValidationError("Invalid request arguments"))
         return dict(args)
-    args: dict[str, Any] = {}
-    args.update(request.args.to_dict())
-    args.update(request.form.to_dict())
-    args.pop("_", None)
-    return args
+    merged: dict[str, Any] = {}
+    merged.update(request.args.to_dict())
+    merged.update(request.form.to_dict())
+    merged.pop("_", None)
+    return merged
 
 
 def request_ip(request: Request) -> str:

@@ -137,7 +137,7 @@ def _report_roles(ctx: Ctx, report: Document) -> list[str]:
     configured = ctx.site.settings.report_roles.get(report.name)
     if configured is not None:
         return list(configured)
-    return [r.get("role") for r in report.values.get("roles") or [] if isinstance(r, dict)]
+    return [str(r.get("role")) for r in report.values.get("roles") or [] if isinstance(r, dict)]
 
 
 def query_report_run(ctx: Ctx) -> dict[str, Any]:

@@ -57,7 +57,7 @@ def doc_hook(engine: PermissionEngine, hook: str, doc: Document, ptype: str | No
     if hook == "todo":
         if _todo_privileged(engine, user, ptype):
             return True
-        return value(doc, "allocated_to") == user or value(doc, "assigned_by") == user
+        return bool(value(doc, "allocated_to") == user or value(doc, "assigned_by") == user)
     if hook == "note":
         if value(doc, "public") in (1, True, "1") or user == ADMIN:
             return True

@@ -50,11 +50,11 @@ class Transaction:
     """Undo log of one request: ``commit`` keeps the changes, ``rollback`` reverts them."""
 
     user: str = "Guest"
-    undo: list[Callable[[], None]] = field(default_factory=list)
+    undo: list[Callable[[], object]] = field(default_factory=list)
     pending: list[JournalEntry] = field(default_factory=list)
-    after_commit: list[Callable[[], None]] = field(default_factory=list)
+    after_commit: list[Callable[[], object]] = field(default_factory=list)
 
-    def on_rollback(self, fn: Callable[[], None]) -> None:
+    def on_rollback(self, fn: Callable[[], object]) -> None:
         self.undo.append(fn)
 
     def log(self, action: Action, doctype: str, name: str) -> None:

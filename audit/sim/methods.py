@@ -153,7 +153,9 @@ def _import_error(ctx: Ctx, cmd: str) -> Exception:
 def not_whitelisted(ctx: Ctx, cmd: str) -> FrappePermissionError:
     message = ("<details><summary>You are not permitted to access this resource.</summary>"
                f"Function <strong>{cmd}</strong> is not whitelisted.</details>")
-    return ctx.log.throw(message, FrappePermissionError, title="Method Not Allowed")
+    error = ctx.log.throw(message, FrappePermissionError, title="Method Not Allowed")
+    assert isinstance(error, FrappePermissionError)
+    return error
 
 
 def _type_error(cmd: str, missing: list[str]) -> PythonError:

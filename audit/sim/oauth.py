@@ -90,7 +90,7 @@ def authorize(ctx: Ctx) -> Reply:
             f"  /* Allow */ window.location.replace(\"{approve_url}\");\n"
             f"  /* Deny */ window.location.replace(\"{redirect}?error=access_denied\");\n"
             "</script>\n</body></html>\n")
-    return Reply.html(page, **{"X-Page-Name": "message", "X-From-Cache": "False"})
+    return Reply.html(page, 200, **{"X-Page-Name": "message", "X-From-Cache": "False"})
 
 
 def approve(ctx: Ctx) -> Reply:

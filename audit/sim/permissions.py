@@ -423,7 +423,8 @@ class PermissionEngine:
                 trace.push(f"{bold(parentfield)} is not a valid parentfield for "
                            f"{bold(meta.name)}")
                 return False
-            level = parent_meta.field(parentfield).permlevel if parent_meta else 0
+            table = parent_meta.field(parentfield) if parent_meta else None
+            level = table.permlevel if table is not None else 0
             if level > 0 and level not in self.permlevel_access(user, parent_doctype, ptype):
                 trace.push(f"Insufficient Permission Level for {bold(parent_doctype)}")
                 return False

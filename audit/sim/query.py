@@ -9,13 +9,14 @@ them: by ``modified`` for a bare name list without conditions (an index scan), e
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from audit.sim.errors import DataError, PythonError
+from audit.sim.errors import DataError, FrappeError, PythonError
 from audit.sim.model import DocTypeDef, Document
 from audit.sim.serialize import column_names, row_value
 
@@ -54,7 +55,7 @@ def parse_json(value: Any, default: Any = None) -> Any:
     return value
 
 
-def _unknown(name: str) -> DataError:
+def _unknown(name: str) -> FrappeError:
     return DataError(f"Field not permitted in query: {name}")
 
 
@@ -214,9 +215,13 @@ def parse_limit(value: Any, default: int) -> int:
 
 
 # ---- execution ----------------------------------------------------------------------------
+def _column_key(doc: Document, *, meta: DocTypeDef, column: str) -> Any:
+    return _sort_key(row_value(doc, meta, column))
+
+
 def _sort(docs: list[Document], meta: DocTypeDef, order: list[tuple[str, bool]]) -> list[Document]:
     for column, desc in reversed(order):
-        docs.sort(key=lambda d, c=column: _sort_key(row_value(d, meta, c)), reverse=desc)
+        docs.sort(key=functools.partial(_column_key, meta=meta, column=column), reverse=desc)
     return docs
 
 

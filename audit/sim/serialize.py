@@ -64,7 +64,8 @@ def as_dict(doc: Document, meta: DocTypeDef, lookup: Any = None, *,
             no_nulls: bool = True, hidden_levels: set[int] | None = None) -> dict[str, Any]:
     """The document; fields at ``hidden_levels`` are emptied (field-level read filter)."""
     hidden = hidden_levels or set()
-    out = {"name": doc.name} if meta.is_virtual else standard_values(doc, single=meta.issingle)
+    out: dict[str, Any] = ({"name": doc.name} if meta.is_virtual
+                           else standard_values(doc, single=meta.issingle))
     for f in data_fields(meta):
         value = None if f.permlevel in hidden else cast(f, doc.values.get(f.fieldname))
         if value is None and no_nulls:

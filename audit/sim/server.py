@@ -94,7 +94,7 @@ class SimServer:
         _check_port(self._port)
         server = make_server(LOOPBACK, self._port, self.app, threaded=True,
                              request_handler=QuietHandler)
-        server.daemon_threads = True
+        server.daemon_threads = True  # type: ignore[attr-defined]  # a ThreadedWSGIServer
         self._server = server
         self._thread = threading.Thread(target=server.serve_forever, name="sim-server",
                                         daemon=True)

@@ -86,7 +86,7 @@ def _apply_user(u: UserDef, doc: Document) -> None:
     u.simultaneous_sessions = int(v.get("simultaneous_sessions") or 2)
     u.bypass_restrict_ip_check_if_2fa_enabled = _flag(v, "bypass_restrict_ip_check_if_2fa_enabled")
     if isinstance(v.get("roles"), list):
-        u.roles = [r.get("role") for r in v["roles"] if isinstance(r, dict) and r.get("role")]
+        u.roles = [str(r["role"]) for r in v["roles"] if isinstance(r, dict) and r.get("role")]
         u.role_row_names = {r["role"]: r["name"] for r in v["roles"]
                             if isinstance(r, dict) and r.get("role") and r.get("name")}
     new_password = v.get("new_password")
