@@ -211,8 +211,7 @@ class Crawler:
             run_pool(todo, work, self.workers, self.stop)
         finally:
             bar.close()
-            results_done = results
-        return results_done
+        return results
 
 
 def auth_failed_rows(user: str, inventory: Inventory, cause: str) -> list[ProbeResult]:

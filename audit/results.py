@@ -88,14 +88,3 @@ def write_results_json(path: Path, document: Mapping[str, Any]) -> None:
     tmp = path.with_suffix(".json.tmp")
     tmp.write_text(json.dumps(document, indent=1, default=str) + "\n", encoding="utf-8")
     os.replace(tmp, path)
-
-
-def load_results(path: Path) -> dict[str, Any]:
-    data = json.loads(path.read_text("utf-8"))
-    if not isinstance(data, dict) or data.get("schema_version") != SCHEMA_VERSION:
-        raise ValueError(f"{path}: not a permaudit results.json (schema {SCHEMA_VERSION})")
-    return data
-
-
-def rows_from_results(data: Mapping[str, Any]) -> list[ProbeResult]:
-    return [ProbeResult.from_row(r) for r in data.get("probes", [])]
