@@ -158,13 +158,15 @@ class Discovery:
         doctypes, meta_rules = self._metas(doctypes)
         rules: dict[str, tuple[RuleRow, ...]] | None = None
         users: dict[str, UserFacts] = {}
-        targets: dict[str, tuple[TargetDoc, ...]] = {}
+        targets: dict[str, tuple[TargetDoc, ...] | None] = {}
         if self.auditor is not None:
             rules = self._rules(doctypes) or meta_rules or None
             users = self._users()
             targets = self._targets(doctypes, users)
-        return Inventory(source=source, doctypes=doctypes, targets=targets, rules=rules,
-                         users=users, notes=tuple(self.notes))
+        return Inventory(source=source, doctypes=doctypes,
+                         targets={k: v for k, v in targets.items() if v is not None},
+                         rules=rules, users=users, notes=tuple(self.notes),
+                         listed=frozenset(k for k, v in targets.items() if v is not None))
 
     # -- DocTypes ---------------------------------------------------------------------------
     def _doctypes(self) -> tuple[dict[str, DocTypeInfo], str]:
@@ -190,26 +192,36 @@ class Discovery:
 
     def _metas(self, doctypes: dict[str, DocTypeInfo]
                ) -> tuple[dict[str, DocTypeInfo], dict[str, tuple[RuleRow, ...]]]:
-        """Fields (and effective rules) of every DocType that can hold documents."""
+        """Fields (and effective rules) of every DocType that can hold documents.
+
+        Without an auditor the DocType list is a guess (config or shipped catalogue):
+        every entry is looked up, and those the site says do not exist are dropped.
+        """
         client = self.meta_client
-        wanted = [d for d in doctypes.values() if not d.istable]
+        guessed = self.auditor is None
+        wanted = [d for d in doctypes.values() if guessed or not d.istable]
         if client is None or not wanted:
             return doctypes, {}
 
-        def fetch(dt: DocTypeInfo) -> tuple[str, DocTypeInfo | None, tuple[RuleRow, ...]]:
+        def fetch(dt: DocTypeInfo) -> tuple[str, DocTypeInfo | None, tuple[RuleRow, ...], bool]:
             try:
                 reply = client.call("frappe.desk.form.load.getdoctype", doctype=dt.name)
             except TransportError as exc:
                 log.debug("meta of %s: %s", dt.name, exc)
-                return dt.name, None, ()
+                return dt.name, None, (), False
+            missing = reply.status == 404 and reply.exc_type == "DoesNotExistError"
             info, rules = parse_meta(reply.body) if reply.status == 200 else (None, ())
-            return dt.name, info, rules
+            return dt.name, info, rules, missing
 
         out = dict(doctypes)
         rules: dict[str, tuple[RuleRow, ...]] = {}
+        missing: list[str] = []
         with ThreadPoolExecutor(self.workers, thread_name_prefix="meta") as pool:
-            for name, info, found in pool.map(fetch, wanted):
-                if info is not None:
+            for name, info, found, absent in pool.map(fetch, wanted):
+                if absent:
+                    missing.append(name)
+                    del out[name]
+                elif info is not None:
                     known = out[name]
                     out[name] = DocTypeInfo(
                         name=name, module=info.module or known.module,
@@ -219,6 +231,12 @@ class Discovery:
                         custom=info.custom or known.custom,
                         autoname=info.autoname or known.autoname, fields=info.fields)
                     rules[name] = found
+        explicit = set(self.scope.explicit())
+        self.notes += [f"DocType {name!r} is configured but the site does not have it"
+                       for name in sorted(missing) if name in explicit]
+        if len(missing) > len(explicit & set(missing)):
+            self.notes.append(f"{len(missing)} DocTypes of the shipped catalogue are not on "
+                              "this site and were left out")
         return out, rules
 
     # -- rules, users, targets (auditor only) -------------------------------------------
@@ -287,12 +305,13 @@ class Discovery:
         return out
 
     def _targets(self, doctypes: Mapping[str, DocTypeInfo],
-                 users: Mapping[str, UserFacts]) -> dict[str, tuple[TargetDoc, ...]]:
+                 users: Mapping[str, UserFacts]) -> dict[str, tuple[TargetDoc, ...] | None]:
+        """Sample documents per DocType; None where the auditor could not list them."""
         assert self.auditor is not None
         restricted = {p.allow for f in users.values() for p in f.user_permissions}
         auditor = self.auditor
 
-        def fetch(dt: DocTypeInfo) -> tuple[str, tuple[TargetDoc, ...]]:
+        def fetch(dt: DocTypeInfo) -> tuple[str, tuple[TargetDoc, ...] | None]:
             if dt.issingle:
                 return dt.name, (TargetDoc(name=dt.name),)
             links = [f for f, target in dt.link_fields().items() if target in restricted]
@@ -301,9 +320,9 @@ class Discovery:
                                  limit=TARGETS_PER_DOCTYPE, order_by="modified desc")
             except TransportError as exc:
                 log.debug("targets of %s: %s", dt.name, exc)
-                return dt.name, ()
+                return dt.name, None
             if not isinstance(rows, list):
-                return dt.name, ()
+                return dt.name, None
             return dt.name, tuple(_target(r, links) for r in rows)
 
         wanted = [d for d in doctypes.values() if not d.istable and not d.is_virtual]

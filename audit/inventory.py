@@ -168,6 +168,8 @@ class Inventory:
     rules: Mapping[str, tuple[RuleRow, ...]] | None = None  # None: not known (no auditor)
     users: Mapping[str, UserFacts] = field(default_factory=dict)  # by Frappe user
     notes: tuple[str, ...] = ()
+    # DocTypes the auditor could list: for these, no target means no document exists
+    listed: frozenset[str] = frozenset()
 
     def facts(self, frappe_user: str) -> UserFacts:
         return self.users.get(frappe_user) or UserFacts(frappe_user=frappe_user)
@@ -227,4 +229,5 @@ class Inventory:
                          for r in v) for k, v in rules.items()},
             users={k: facts(v) for k, v in data.get("users", {}).items()},
             notes=tuple(data.get("notes", ())),
+            listed=frozenset(data.get("listed", ())),
         )

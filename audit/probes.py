@@ -307,6 +307,15 @@ class CellProber:
         if reading.kind is Kind.NEXT:
             return self._result(ctx, dt, op, Outcome.UNTESTABLE, method=ProbeMethod.ASK,
                                 reason=note or "no target document and no way to ask")
+        if reading.kind is Kind.ALLOW and dt.name not in self.inventory.listed:
+            # The user sees no document and nobody enumerated the DocType: a DocType-level
+            # yes does not say the user can act on any existing document.
+            return self._result(
+                ctx, dt, op, Outcome.UNTESTABLE, method=ProbeMethod.ASK,
+                status=reading.reply.status if reading.reply else None,
+                reason="the user sees no document and the [auditor] account could not list "
+                       "any; has_permission says yes at DocType level only",
+                limits=("doctype-level",))
         why = note or "no target document: asked at DocType level"
         return self._from_reading(ctx, dt, op, reading, ProbeMethod.ASK, None,
                                   Plan(ProbeMethod.ASK, why), limits=("doctype-level",))
