@@ -43,34 +43,39 @@ class Ledger:
     def __init__(self, path: Path) -> None:
         self.path = path
         self._lock = threading.Lock()
+        # read once: documents an interrupted earlier run left behind are removed too
+        self._alive: dict[tuple[str, str], ProbeDoc] = {}
+        if path.exists():
+            for line in path.read_text("utf-8").splitlines():
+                try:
+                    rec = json.loads(line)
+                except json.JSONDecodeError:
+                    continue  # a line cut short by the interruption
+                self._track(rec["event"], ProbeDoc(rec["doctype"], rec["name"], rec["user"]))
 
-    def _append(self, rec: dict[str, str]) -> None:
-        with self._lock, self.path.open("a", encoding="utf-8") as fh:
-            fh.write(json.dumps(rec) + "\n")
+    def _track(self, event: str, doc: ProbeDoc) -> None:
+        if event == "created":
+            self._alive[(doc.doctype, doc.name)] = doc
+        else:
+            self._alive.pop((doc.doctype, doc.name), None)
+
+    def _record(self, event: str, doc: ProbeDoc) -> None:
+        line = json.dumps({"event": event, "doctype": doc.doctype, "name": doc.name,
+                           "user": doc.created_by}) + "\n"
+        with self._lock:
+            with self.path.open("a", encoding="utf-8") as fh:
+                fh.write(line)
+            self._track(event, doc)
 
     def created(self, doc: ProbeDoc) -> None:
-        self._append({"event": "created", "doctype": doc.doctype, "name": doc.name,
-                      "user": doc.created_by})
+        self._record("created", doc)
 
     def removed(self, doc: ProbeDoc) -> None:
-        self._append({"event": "removed", "doctype": doc.doctype, "name": doc.name,
-                      "user": doc.created_by})
+        self._record("removed", doc)
 
     def outstanding(self) -> list[ProbeDoc]:
-        if not self.path.exists():
-            return []
-        alive: dict[tuple[str, str], ProbeDoc] = {}
-        for line in self.path.read_text("utf-8").splitlines():
-            try:
-                rec = json.loads(line)
-            except json.JSONDecodeError:
-                continue
-            key = (rec["doctype"], rec["name"])
-            if rec["event"] == "created":
-                alive[key] = ProbeDoc(rec["doctype"], rec["name"], rec["user"])
-            else:
-                alive.pop(key, None)
-        return list(alive.values())
+        with self._lock:
+            return list(self._alive.values())
 
 
 class DocumentBuilder:

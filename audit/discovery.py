@@ -323,20 +323,16 @@ class Discovery:
                 return dt.name, None
             if not isinstance(rows, list):
                 return dt.name, None
-            return dt.name, tuple(_target(r, links) for r in rows)
+            return dt.name, tuple(target_from_row(r, links) for r in rows)
 
         wanted = [d for d in doctypes.values() if not d.istable and not d.is_virtual]
         with ThreadPoolExecutor(self.workers, thread_name_prefix="targets") as pool:
             return {name: docs for name, docs in pool.map(fetch, wanted)}
 
 
-def _target(row: Mapping[str, Any], links: Iterable[str] = ()) -> TargetDoc:
+def target_from_row(row: Mapping[str, Any], links: Iterable[str] = ()) -> TargetDoc:
     return TargetDoc(
         name=str(row.get("name")), owner=str(row.get("owner") or ""),
         docstatus=int(row.get("docstatus") or 0),
         links=tuple((f, str(row[f])) for f in links if row.get(f)),
     )
-
-
-def target_from_row(row: Mapping[str, Any]) -> TargetDoc:
-    return _target(row)

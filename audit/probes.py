@@ -135,9 +135,11 @@ class CellProber:
         ordered += pool
         statuses = WANTED_DOCSTATUS.get(op, (0, 1, 2))
         out: list[TargetDoc] = []
+        chosen: set[str] = set()
         for t in ordered:
-            if t.docstatus in statuses and t.name not in {o.name for o in out}:
+            if t.docstatus in statuses and t.name not in chosen:
                 out.append(t)
+                chosen.add(t.name)
             if len(out) >= MAX_TARGETS:
                 break
         if op is Operation.DELETE:
