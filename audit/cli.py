@@ -36,10 +36,10 @@ def _fail(message: str, code: ExitCode) -> None:
 
 def _classify(exc: Exception) -> tuple[ExitCode, str] | None:
     """The exit code and the line prefix of an expected error; None for a crash."""
-    from audit.auth import AuthFailed
-    from audit.client import InsecureURLError, TransportError
-    from audit.config import ConfigError
-    from audit.discovery import DiscoveryError
+    from audit.auth.identities import AuthFailed
+    from audit.config.loader import ConfigError
+    from audit.crawl.discovery import DiscoveryError
+    from audit.http.client import InsecureURLError, TransportError
 
     table: tuple[tuple[type[Exception], ExitCode, str], ...] = (
         (ConfigError, ExitCode.USAGE, ""),
@@ -96,7 +96,7 @@ def _csv_list(value: str | None) -> tuple[str, ...]:
 def cli(ctx: click.Context, debug: bool, ca_bundle: str | None, allow_insecure: bool) -> None:
     """Audit what every API user of an ERPNext / Frappe site can really do."""
     ctx.obj = GlobalOptions(debug=debug, ca_bundle=ca_bundle, allow_insecure=allow_insecure)
-    from audit.secrets import install_log_masking
+    from audit.config.secrets import install_log_masking
 
     logging.basicConfig(level=logging.DEBUG if debug else logging.WARNING,
                         format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
@@ -114,9 +114,9 @@ def _warn(message: str) -> None:
 @handle_errors
 def check_auth_cmd(opts: GlobalOptions, config_path: Path | None) -> None:
     """Authenticate every configured user once and say who Frappe thinks it is."""
-    from audit.checkauth import check_auth, check_auth_exit_code, render_check_auth
-    from audit.client import ClientOptions
-    from audit.config import load_config
+    from audit.auth.checkauth import check_auth, check_auth_exit_code, render_check_auth
+    from audit.config.loader import load_config
+    from audit.http.client import ClientOptions
 
     config = load_config(config_path, warn=_warn)
     options = ClientOptions.from_config(config.site, ca_bundle=opts.ca_bundle,
@@ -143,7 +143,7 @@ def check_auth_cmd(opts: GlobalOptions, config_path: Path | None) -> None:
 def run_cmd(opts: GlobalOptions, config_path: Path | None, outdir: Path | None, mode: str | None,
             users: str | None, doctypes: str | None, resume: bool, quiet: bool) -> None:
     """Probe every DocType as every configured user and write the results."""
-    from audit.config import load_config
+    from audit.config.loader import load_config
     from audit.runner import RunRequest, run_audit
 
     config = load_config(config_path, warn=_warn)

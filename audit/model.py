@@ -6,7 +6,7 @@ vocabulary of DESIGN.md (outcome words, probe columns) and nothing else.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 
 
@@ -44,6 +44,20 @@ class ProbeMethod(StrEnum):
     NONE = ""  # no request was needed (not_applicable, skipped, auth_failed)
 
 
+class Severity(StrEnum):
+    """Finding severities, lowest first; ``rank`` orders them for --fail-on."""
+
+    INFO = "info"
+    LOW = "low"
+    MEDIUM = "medium"
+    HIGH = "high"
+    CRITICAL = "critical"
+
+    @property
+    def rank(self) -> int:
+        return list(Severity).index(self)
+
+
 class Mode(StrEnum):
     PASSIVE = "passive"
     SAFE = "safe"
@@ -69,6 +83,64 @@ PROBE_COLUMNS: tuple[str, ...] = (
 
 
 @dataclass(frozen=True)
+class Attempt:
+    """One request a cell sent (a target tried, a question asked): the evidence behind a row."""
+
+    target: str
+    method: ProbeMethod
+    http_status: int | None = None
+    exc_type: str = ""
+    message: str = ""
+    note: str = ""  # what the reply was read as ("timestamp mismatch", "404: next target", ...)
+
+    def as_json(self) -> dict[str, object]:
+        return {"target": self.target, "method": self.method.value,
+                "http_status": self.http_status, "exc_type": self.exc_type,
+                "message": self.message, "note": self.note}
+
+    @classmethod
+    def from_json(cls, data: dict[str, object]) -> Attempt:
+        status = data.get("http_status")
+        return cls(target=str(data.get("target") or ""),
+                   method=ProbeMethod(str(data.get("method") or "")),
+                   http_status=int(str(status)) if status not in (None, "") else None,
+                   exc_type=str(data.get("exc_type") or ""),
+                   message=str(data.get("message") or ""), note=str(data.get("note") or ""))
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One row of findings.csv (DESIGN.md "Findings catalogue")."""
+
+    id: str  # stable across runs for the same rule, user and subject
+    severity: Severity
+    rule: str
+    user: str = ""
+    doctype: str = ""
+    op: str = ""
+    detail: str = ""
+    evidence: tuple[str, ...] = ()  # cells "user|doctype|op", or other evidence keys
+    recommendation: str = ""
+
+    def as_json(self) -> dict[str, object]:
+        return {"id": self.id, "severity": self.severity.value, "rule": self.rule,
+                "user": self.user, "doctype": self.doctype, "op": self.op,
+                "detail": self.detail, "evidence": list(self.evidence),
+                "recommendation": self.recommendation}
+
+    @classmethod
+    def from_json(cls, data: dict[str, object]) -> Finding:
+        evidence = data.get("evidence") or ()
+        return cls(id=str(data["id"]), severity=Severity(str(data["severity"])),
+                   rule=str(data["rule"]), user=str(data.get("user") or ""),
+                   doctype=str(data.get("doctype") or ""), op=str(data.get("op") or ""),
+                   detail=str(data.get("detail") or ""),
+                   evidence=tuple(str(e) for e in evidence)
+                   if isinstance(evidence, list | tuple) else (),
+                   recommendation=str(data.get("recommendation") or ""))
+
+
+@dataclass(frozen=True)
 class ProbeResult:
     """One row of probes.csv: what one user could do with one operation on one DocType."""
 
@@ -85,6 +157,7 @@ class ProbeResult:
     reason: str = ""
     latency_ms: float | None = None
     at: str = ""
+    attempts: tuple[Attempt, ...] = ()  # every request behind the row (results.json only)
 
     @property
     def key(self) -> tuple[str, str, str]:
@@ -106,6 +179,19 @@ class ProbeResult:
             "latency_ms": self.latency_ms,
             "at": self.at,
         }
+
+    def as_json(self) -> dict[str, object]:
+        """The CSV row plus every attempt: one entry of results.json's ``probes``."""
+        return {**self.as_row(), "attempts": [a.as_json() for a in self.attempts]}
+
+    @classmethod
+    def from_json(cls, data: dict[str, object]) -> ProbeResult:
+        attempts = data.get("attempts") or ()
+        row = cls.from_row(data)
+        if not isinstance(attempts, list | tuple):
+            return row
+        return replace(row, attempts=tuple(Attempt.from_json(a) for a in attempts
+                                           if isinstance(a, dict)))
 
     @classmethod
     def from_row(cls, row: dict[str, object]) -> ProbeResult:

@@ -12,11 +12,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from audit.active import Ledger, Lifecycle, merge
-from audit.auth import AuthFailed, LoginBudget, connect
-from audit.client import ClientOptions, FrappeClient, RateLimiter, TransportError
-from audit.config import AuditConfig, ConfigError, UserConfig, load_config
-from audit.crawl import (
+from audit import __version__
+from audit.auth.identities import AuthFailed, LoginBudget, connect
+from audit.config.loader import AuditConfig, ConfigError, UserConfig, load_config
+from audit.crawl.active import Ledger, Lifecycle, merge
+from audit.crawl.discovery import Discovery, Scope, resource
+from audit.crawl.engine import (
     Checkpoint,
     Crawler,
     Interrupted,
@@ -25,19 +26,14 @@ from audit.crawl import (
     order_results,
     run_pool,
 )
-from audit.discovery import Discovery, Scope, resource
-from audit.inventory import DocTypeInfo, Inventory, UserFacts
+from audit.crawl.inventory import DocTypeInfo, Inventory, UserFacts
+from audit.crawl.probes import CellProber, UserContext
+from audit.http.client import ClientOptions, FrappeClient, RateLimiter, TransportError
 from audit.model import Mode, Operation, ProbeResult
-from audit.probes import CellProber, UserContext
-from audit.results import (
-    RunInfo,
-    UserRecord,
-    results_document,
-    write_probes_csv,
-    write_results_json,
-)
+from audit.render.terminal import render_summary
+from audit.results.files import private_dir, write_json_private, write_probes_csv
+from audit.results.record import RunInfo, RunResults, UserRecord
 from audit.status import ExitCode, UsageError
-from audit.summary import render_summary
 
 Echo = Callable[[str], None]
 log = logging.getLogger(__name__)
@@ -137,7 +133,7 @@ class Audit:
         scope = Scope(include=crawl.doctypes, exclude=crawl.exclude, only=self.request.doctypes)
         meta_client = self.auditor or (self.contexts[0].client if self.contexts else None)
         inventory = Discovery(self.auditor, meta_client, scope, workers=crawl.concurrency).run()
-        path.write_text(json.dumps(inventory.to_json(), indent=1) + "\n", encoding="utf-8")
+        write_json_private(path, inventory.to_json())
         return inventory
 
     def verify_docstatus(self, ctx: UserContext, doctype: str, name: str) -> int | None:
@@ -209,7 +205,7 @@ def run_audit(request: RunRequest, echo: Echo, warn: Echo) -> ExitCode:
                          f"{CHECKPOINT_FILE})")
     audit = Audit(request, echo, warn)
     outdir = audit.outdir
-    outdir.mkdir(parents=True, exist_ok=True)
+    private_dir(outdir)
     checkpoint = Checkpoint(outdir / CHECKPOINT_FILE)
     if not request.resume and checkpoint.path.exists():
         checkpoint.path.unlink()
@@ -262,10 +258,12 @@ def _write(audit: Audit, inventory: Inventory, rows: list[ProbeResult], complete
     ordered = order_results(rows, names)
     info = RunInfo(site=audit.config.site.url, host=audit.config.site.host,
                    mode=audit.mode.value, started=audit.started, finished=_stamp(),
-                   complete=complete, discovery=inventory.source, notes=inventory.notes)
+                   complete=complete, discovery=inventory.source, tool_version=__version__,
+                   notes=inventory.notes)
     write_probes_csv(audit.outdir / "probes.csv", ordered)
-    write_results_json(audit.outdir / "results.json",
-                       results_document(info, audit.user_records(inventory), ordered, inventory))
+    record = RunResults(run=info, users=tuple(audit.user_records(inventory)),
+                        inventory=inventory, probes=tuple(ordered))
+    record.write(audit.outdir / "results.json")
 
 
 def run_demo(outdir: Path, mode: str, quiet: bool, echo: Echo, warn: Echo) -> ExitCode:

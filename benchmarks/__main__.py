@@ -55,7 +55,7 @@ def crawl_once(config: Path, outdir: Path, concurrency: int) -> None:
     import time
     from dataclasses import replace
 
-    from audit.config import load_config
+    from audit.config.loader import load_config
     from audit.runner import RunRequest, run_audit
 
     loaded = load_config(config, warn=lambda _m: None)

@@ -19,7 +19,7 @@ import pytest
 from helpers_http import free_port, json_response, recording_server
 from werkzeug.wrappers import Request, Response
 
-from audit.auth import (
+from audit.auth.identities import (
     BASIC_EMAIL_CAUSE,
     BASIC_EMAIL_FIX,
     AuthFailed,
@@ -36,10 +36,16 @@ from audit.auth import (
     connect,
     make_identity,
 )
-from audit.client import ClientOptions, FrappeClient, FrappeReply, RedirectError, TransportError
-from audit.config import UserConfig
+from audit.config.loader import UserConfig
+from audit.config.secrets import REGISTRY, Secret
+from audit.http.client import (
+    ClientOptions,
+    FrappeClient,
+    FrappeReply,
+    RedirectError,
+    TransportError,
+)
 from audit.model import AuthMethod
-from audit.secrets import REGISTRY, Secret
 from audit.sim.server import SimServer
 
 FAST = ClientOptions(connect_timeout=2, read_timeout=3, retries=1, backoff=0.01)
@@ -790,7 +796,7 @@ def test_sim_503_retried_for_get_only(fresh: SimServer) -> None:
 
 
 def test_sim_rate_limit_429_is_waited_out(fresh: SimServer) -> None:
-    from audit.client import RateLimiter
+    from audit.http.client import RateLimiter
 
     limiter = RateLimiter(50, 4)
     client = connect(token(fresh, "clerk"), fresh.url, opts(fresh, retries=2), limiter,

@@ -8,19 +8,19 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from audit.auth import AuthFailure
-from audit.checkauth import (
+from audit.auth.checkauth import (
     AuthCheck,
     check_auth,
     check_auth_exit_code,
     describe_failure,
     render_check_auth,
 )
+from audit.auth.identities import AuthFailure
 from audit.cli import cli
-from audit.client import ClientOptions
-from audit.config import load_config
+from audit.config.loader import load_config
+from audit.config.secrets import REGISTRY
+from audit.http.client import ClientOptions
 from audit.model import AuthMethod
-from audit.secrets import REGISTRY
 from audit.sim.server import SimServer
 from audit.status import ExitCode
 

@@ -20,8 +20,10 @@ from helpers_http import (
 )
 from werkzeug.wrappers import Request, Response
 
-from audit.auth import LoginBudget, make_identity
-from audit.client import (
+from audit.auth.identities import LoginBudget, make_identity
+from audit.config.loader import SiteConfig, UserConfig
+from audit.config.secrets import Secret
+from audit.http.client import (
     ClientOptions,
     FrappeClient,
     FrappeReply,
@@ -33,10 +35,8 @@ from audit.client import (
     resource_path,
     retry_after_seconds,
 )
-from audit.config import SiteConfig, UserConfig
+from audit.http.reply import plain_text
 from audit.model import AuthMethod
-from audit.reply import plain_text
-from audit.secrets import Secret
 
 KEY, SECRET = "clientkey-8d1f", "clientsecret-44ab90"
 FAST = ClientOptions(connect_timeout=2, read_timeout=2, retries=3, backoff=0.01)

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from audit.config import (
+from audit.config.loader import (
     AuditConfig,
     ConfigError,
     CrawlConfig,
@@ -14,8 +14,8 @@ from audit.config import (
     is_loopback_host,
     load_config,
 )
+from audit.config.secrets import REGISTRY, Secret
 from audit.model import AuthMethod, Mode, Operation
-from audit.secrets import REGISTRY, Secret
 
 ENV = {
     "BOT_KEY": "botkey000111", "BOT_SECRET": "botsecret222333", "OPS_PASSWORD": "opspass444",

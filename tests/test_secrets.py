@@ -7,7 +7,7 @@ from urllib.parse import quote
 
 import pytest
 
-from audit.secrets import (
+from audit.config.secrets import (
     MASK,
     REGISTRY,
     MaskingFilter,

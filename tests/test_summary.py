@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from audit.model import Operation, Outcome, ProbeResult
-from audit.summary import render_summary
+from audit.render.terminal import render_summary
 
 
 def _row(user: str, doctype: str, op: Operation, outcome: Outcome) -> ProbeResult:

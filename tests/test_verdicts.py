@@ -12,8 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from audit.client import FrappeReply
-from audit.verdicts import (
+from audit.crawl.verdicts import (
     Kind,
     Reading,
     ask_reading,
@@ -24,6 +23,7 @@ from audit.verdicts import (
     submit_reading,
     write_reading,
 )
+from audit.http.client import FrappeReply
 
 TRANSCRIPTS = Path(__file__).parent / "transcripts"
 A, D, N, INC, E = Kind.ALLOW, Kind.DENY, Kind.NEXT, Kind.INCONCLUSIVE, Kind.ERROR

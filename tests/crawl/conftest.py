@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from audit.config import AuditConfig, load_config
+from audit.config.loader import AuditConfig, load_config
 from audit.model import Operation, Outcome
 from audit.runner import RunRequest, run_audit
 from audit.sim.fixtures.demo import demo_environment

@@ -21,7 +21,7 @@ def test_safe_audit_agrees_with_the_engine_on_every_cell(demo_sim: SimServer,
     result = run(demo_config(demo_sim), tmp_path / "out")
     assert result.code is ExitCode.OK, result.warned
     users = result.data["users"]
-    doctypes = result.data["doctypes"]
+    doctypes = result.data["inventory"]["doctypes"]
     # every cell accounted for: users x DocTypes x ops, each exactly once
     keys = Counter((r["user"], r["doctype"], r["op"]) for r in result.rows)
     assert len(keys) == len(users) * len(doctypes) * len(Operation)

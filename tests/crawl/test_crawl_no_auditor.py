@@ -20,9 +20,9 @@ def test_configured_doctypes_without_auditor(demo_sim: SimServer, tmp_path: Path
     result = run(config, tmp_path / "out")
     assert result.code is ExitCode.OK
     assert result.data["run"]["discovery"] == "config"
-    assert "No Such DocType" not in result.data["doctypes"]
+    assert "No Such DocType" not in result.data["inventory"]["doctypes"]
     assert any("No Such DocType" in w for w in result.warned)
-    assert set(result.data["doctypes"]) == set(SCOPE) - {"No Such DocType"}
+    assert set(result.data["inventory"]["doctypes"]) == set(SCOPE) - {"No Such DocType"}
     assert not mismatches(result, demo_sim, verdicts_only=True)
     assert demo_sim.journal == []
     # what users can list themselves still finds their documents: shares, own, restricted
@@ -39,6 +39,6 @@ def test_catalogue_without_auditor_keeps_only_what_the_site_has(demo_sim: SimSer
     result = run(config, tmp_path / "out")
     assert result.code is ExitCode.OK
     assert result.data["run"]["discovery"] == "catalogue"
-    assert set(result.data["doctypes"]) <= set(demo_sim.site.doctypes)
+    assert set(result.data["inventory"]["doctypes"]) <= set(demo_sim.site.doctypes)
     assert any("catalogue" in w for w in result.warned)
     assert not mismatches(result, demo_sim, verdicts_only=True)

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from audit.config import load_config
+from audit.config.loader import load_config
 from audit.sim.server import SimServer
 
 from .conftest import Run, mismatches, run

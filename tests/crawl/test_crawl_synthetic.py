@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from audit.config import load_config
+from audit.config.loader import load_config
 from audit.sim.fixtures import synthetic
 from audit.sim.server import SimServer
 

@@ -6,9 +6,9 @@ from collections import Counter
 from dataclasses import replace
 from pathlib import Path
 
-from audit.config import AuditConfig, UserConfig
+from audit.config.loader import AuditConfig, UserConfig
+from audit.config.secrets import Secret
 from audit.model import AuthMethod, Outcome
-from audit.secrets import Secret
 from audit.sim.server import SimServer
 from audit.status import ExitCode
 

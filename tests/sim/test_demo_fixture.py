@@ -352,7 +352,7 @@ def test_expectations_name_existing_doctypes_and_ops(site: SiteData,
 
 
 def test_the_config_loader_accepts_the_demo_config(site: SiteData) -> None:
-    config_mod = pytest.importorskip("audit.config")
+    config_mod = pytest.importorskip("audit.config.loader")
     env = demo.demo_environment(site, "http://127.0.0.1:8123")
     warnings: list[str] = []
     loaded = config_mod.load_config(DEMO_TOML, env=env, warn=warnings.append)

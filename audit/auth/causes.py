@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from audit.client import REDIRECT_STATUSES, RedirectError, TransportError
-from audit.config import UserConfig
+from audit.config.loader import UserConfig
+from audit.http.client import REDIRECT_STATUSES, RedirectError, TransportError
+from audit.http.reply import FrappeReply, plain_text
 from audit.model import AuthMethod
-from audit.reply import FrappeReply, plain_text
 
 BASIC_EMAIL_CAUSE = ("Frappe reads HTTP Basic as api_key:api_secret and answers 401 to "
                      "email:password (ERPNext's API docs suggest it)")

@@ -1,6 +1,6 @@
 """Reading one Frappe reply as permission evidence (SPEC.md §5, the ``probe-*`` transcripts).
 
-Pure functions: a :class:`~audit.client.FrappeReply` in, a :class:`Reading` out.
+Pure functions: a :class:`~audit.http.client.FrappeReply` in, a :class:`Reading` out.
 A reply is only evidence when the failure it shows comes *after* the permission
 check; everything else is ``NEXT`` (try another target), ``INCONCLUSIVE`` (ask
 instead) or ``ERROR`` (never counted as allowed or denied).
@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 
-from audit.reply import FrappeReply, plain_text
+from audit.http.reply import FrappeReply, plain_text
 
 # Failures raised before Frappe's create check: they prove nothing (SPEC.md §5.3).
 CREATE_INCONCLUSIVE = frozenset({"LinkValidationError", "CancelledLinkError",

@@ -28,12 +28,12 @@ import urllib3
 from requests.adapters import HTTPAdapter
 
 from audit import __version__
-from audit.config import SiteConfig, is_loopback_host
-from audit.reply import FrappeReply
-from audit.secrets import REGISTRY
+from audit.config.loader import SiteConfig, is_loopback_host
+from audit.config.secrets import REGISTRY
+from audit.http.reply import FrappeReply
 
 if TYPE_CHECKING:
-    from audit.auth import Identity
+    from audit.auth.identities import Identity
 
 __all__ = [
     "ClientOptions", "FrappeClient", "FrappeReply", "InsecureURLError", "RateLimiter",

@@ -17,7 +17,7 @@ from abc import ABC, abstractmethod
 
 import requests
 
-from audit.authcauses import (
+from audit.auth.causes import (
     BASIC_EMAIL_CAUSE,
     BASIC_EMAIL_FIX,
     AuthFailure,
@@ -25,7 +25,9 @@ from audit.authcauses import (
     classify_auth_reply,
     classify_transport_error,
 )
-from audit.client import (
+from audit.config.loader import UserConfig, looks_like_email
+from audit.config.secrets import REGISTRY, Secret, basic_credential
+from audit.http.client import (
     ClientOptions,
     FrappeClient,
     FrappeReply,
@@ -33,10 +35,8 @@ from audit.client import (
     RedirectError,
     TransportError,
 )
-from audit.client import encode_path as _path
-from audit.config import UserConfig, looks_like_email
+from audit.http.client import encode_path as _path
 from audit.model import AuthMethod
-from audit.secrets import REGISTRY, Secret, basic_credential
 
 __all__ = [
     "BASIC_EMAIL_CAUSE", "BASIC_EMAIL_FIX", "AuthFailed", "AuthFailure", "Identity",
@@ -363,7 +363,7 @@ def connect(user: UserConfig, base_url: str, options: ClientOptions,
     """An authenticated client for ``user``, whose ``identity.frappe_user`` is known.
 
     Raises :class:`AuthFailed` with a classified cause and fix;
-    :class:`~audit.client.InsecureURLError` is a usage error and passes through.
+    :class:`~audit.http.client.InsecureURLError` is a usage error and passes through.
     """
     identity = make_identity(user, budget)
     client = FrappeClient(base_url, options, identity, limiter)

@@ -10,11 +10,11 @@ from dataclasses import dataclass
 
 from tabulate import tabulate
 
-from audit.auth import AuthFailed, AuthFailure, LoginBudget, connect
-from audit.client import ClientOptions, RateLimiter
-from audit.config import AuditConfig
+from audit.auth.identities import AuthFailed, AuthFailure, LoginBudget, connect
+from audit.config.loader import AuditConfig
+from audit.config.secrets import REGISTRY
+from audit.http.client import ClientOptions, RateLimiter
 from audit.model import AuthMethod
-from audit.secrets import REGISTRY
 from audit.status import ExitCode
 
 

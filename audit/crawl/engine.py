@@ -16,11 +16,18 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
-from audit.client import TransportError
-from audit.discovery import resource
-from audit.inventory import DocTypeInfo, Inventory, TargetDoc
+from audit.crawl.discovery import resource
+from audit.crawl.inventory import DocTypeInfo, Inventory, TargetDoc
+from audit.crawl.probes import (
+    CellProber,
+    UserContext,
+    Visible,
+    list_params,
+    now,
+    visible_from_reply,
+)
+from audit.http.client import TransportError
 from audit.model import Operation, Outcome, ProbeResult
-from audit.probes import CellProber, UserContext, Visible, list_params, now, visible_from_reply
 
 T = TypeVar("T")
 CellKey = tuple[str, str, str]

@@ -17,12 +17,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from audit.client import FrappeClient, FrappeReply, TransportError
-from audit.discovery import parse_meta, resource
-from audit.inventory import DocTypeInfo, FieldInfo, Inventory
+from audit.crawl.discovery import parse_meta, resource
+from audit.crawl.inventory import DocTypeInfo, FieldInfo, Inventory
+from audit.crawl.probes import UserContext, now
+from audit.crawl.verdicts import Kind, ask_reading, short_message
+from audit.http.client import FrappeClient, FrappeReply, TransportError
 from audit.model import Operation, Outcome, ProbeMethod, ProbeResult
-from audit.probes import UserContext, now
-from audit.verdicts import Kind, ask_reading, short_message
 
 MARKER = "permaudit-probe"
 SKIP_TYPES = ("Section Break", "Column Break", "Tab Break", "HTML", "Button", "Heading",

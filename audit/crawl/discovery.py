@@ -3,7 +3,7 @@
 With the optional ``[auditor]`` account (a System Manager) the site itself answers
 (SPEC.md §6); without it, the configured DocType list or the catalogue of standard
 Frappe / ERPNext DocTypes shipped with the package is used, and targets come from
-what each user can list itself (see :mod:`audit.crawl`).
+what each user can list itself (see :mod:`audit.crawl.engine`).
 """
 
 from __future__ import annotations
@@ -16,8 +16,7 @@ from dataclasses import dataclass
 from importlib import resources
 from typing import Any
 
-from audit.client import FrappeClient, FrappeReply, TransportError
-from audit.inventory import (
+from audit.crawl.inventory import (
     DocTypeInfo,
     FieldInfo,
     Inventory,
@@ -27,6 +26,7 @@ from audit.inventory import (
     UserFacts,
     UserPermRow,
 )
+from audit.http.client import FrappeClient, FrappeReply, TransportError
 from audit.model import RIGHTS_COLUMNS
 
 log = logging.getLogger(__name__)

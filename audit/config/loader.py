@@ -22,8 +22,8 @@ from types import MappingProxyType
 from typing import Any
 from urllib.parse import urlsplit
 
+from audit.config.secrets import REGISTRY, Secret
 from audit.model import AuthMethod, Mode, Operation
-from audit.secrets import REGISTRY, Secret
 
 log = logging.getLogger(__name__)
 

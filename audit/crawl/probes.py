@@ -13,11 +13,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from audit.client import FrappeClient, FrappeReply, TransportError
-from audit.discovery import resource
-from audit.inventory import DocTypeInfo, Inventory, TargetDoc, UserFacts
-from audit.model import Mode, Operation, Outcome, ProbeMethod, ProbeResult
-from audit.verdicts import (
+from audit.crawl.discovery import resource
+from audit.crawl.inventory import DocTypeInfo, Inventory, TargetDoc, UserFacts
+from audit.crawl.verdicts import (
     Kind,
     Reading,
     ask_reading,
@@ -28,6 +26,8 @@ from audit.verdicts import (
     submit_reading,
     write_reading,
 )
+from audit.http.client import FrappeClient, FrappeReply, TransportError
+from audit.model import Mode, Operation, Outcome, ProbeMethod, ProbeResult
 
 STALE_MODIFIED = "2000-01-01 00:00:00"
 BOGUS_LINK = "__permaudit_nonexistent__"
@@ -396,7 +396,7 @@ def _why_na(dt: DocTypeInfo, op: Operation) -> str:
 
 
 def visible_from_reply(reply: FrappeReply) -> Visible:
-    from audit.discovery import target_from_row
+    from audit.crawl.discovery import target_from_row
 
     if reply.status == 200 and isinstance(reply.data, list):
         return Visible(rows=tuple(target_from_row(r) for r in reply.data if isinstance(r, dict)),

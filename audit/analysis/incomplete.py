@@ -1,0 +1,62 @@
+"""Findings about the audit itself: users that could not authenticate, cells left unjudged.
+
+An incomplete run is never a quiet success (DESIGN.md "Exit codes").
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator
+
+from audit.analysis.interface import AnalysisOptions, cell_key
+from audit.model import Finding, Outcome, Severity
+from audit.results.record import RunResults
+
+
+def finding_id(rule: str, user: str, subject: str = "") -> str:
+    """Stable across runs for the same rule, user and subject."""
+    digest = hashlib.sha256(f"{rule}\x1f{user}\x1f{subject}".encode()).hexdigest()[:10]
+    return f"{rule}:{digest}"
+
+
+def _severity(rule: str, default: Severity, options: AnalysisOptions) -> Severity:
+    """A configured override may only lower a severity, never raise it or hide the finding."""
+    override = options.severity_overrides.get(rule)
+    if override is None or override.rank > default.rank:
+        return default
+    return override
+
+
+def incomplete_findings(results: RunResults, options: AnalysisOptions) -> Iterator[Finding]:
+    for user in results.users:
+        if user.auth_failure:
+            yield Finding(
+                id=finding_id("auth-failed", user.name), rule="auth-failed",
+                severity=_severity("auth-failed", Severity.HIGH, options), user=user.name,
+                detail=f"{user.name} could not authenticate: {user.auth_failure}",
+                evidence=(f"user:{user.name}",),
+                recommendation="fix the credential or the account (see check-auth), or remove "
+                               "the user from the config")
+    by_user: dict[str, list[str]] = {}
+    untestable: dict[str, int] = {}
+    applicable: dict[str, int] = {}
+    for row in results.probes:
+        if row.outcome is Outcome.ERROR:
+            by_user.setdefault(row.user, []).append(cell_key(row.user, row.doctype, row.op))
+        if row.outcome is Outcome.UNTESTABLE:
+            untestable[row.user] = untestable.get(row.user, 0) + 1
+        if row.outcome not in (Outcome.NOT_APPLICABLE, Outcome.SKIPPED, Outcome.AUTH_FAILED):
+            applicable[row.user] = applicable.get(row.user, 0) + 1
+    for name in sorted(set(by_user) | set(untestable)):
+        errors = by_user.get(name, [])
+        share = untestable.get(name, 0) / max(applicable.get(name, 0), 1)
+        if not errors and share <= options.unjudged_threshold:
+            continue
+        yield Finding(
+            id=finding_id("cells-unjudged", name), rule="cells-unjudged",
+            severity=_severity("cells-unjudged", Severity.MEDIUM, options), user=name,
+            detail=f"{len(errors)} cell(s) left error and {untestable.get(name, 0)} untestable "
+                   f"of {applicable.get(name, 0)}: the audit is incomplete there",
+            evidence=tuple(errors),
+            recommendation="rerun with --resume after the site recovers; add an [auditor] "
+                           "account so untestable cells get targets")

@@ -1,0 +1,1 @@
+"""Identities (token, basic, password, oauth), authentication-failure causes and check-auth."""

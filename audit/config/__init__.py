@@ -1,0 +1,1 @@
+"""Configuration: TOML + environment -> a frozen AuditConfig; Secret and masking."""

@@ -1,0 +1,1 @@
+"""Discovery -> inventory -> plan -> probes -> verdicts; the engine, checkpoint and active mode."""

@@ -1,0 +1,1 @@
+"""The HTTP edge: FrappeClient, FrappeReply, the rate limiter. The only place that talks HTTP."""

@@ -1,0 +1,1 @@
+"""Renderers: data in, files or text out; no HTTP."""

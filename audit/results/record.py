@@ -1,0 +1,253 @@
+"""``RunResults``: the complete, schema-versioned record of one run (results.json).
+
+Everything after the crawl (findings, reports, ``report``, ``diff``, ``--baseline``,
+``explain --from-results``, ``--resume``'s identity check) reads this record and nothing
+else. It never holds a secret: users are described by their config name, Frappe user and
+facts; the config is only present as a digest.
+
+Reading is forward compatible within a major schema: unknown keys are ignored, missing
+optional keys take their defaults. A file written by a newer major schema is refused with
+:class:`SchemaError` (one sentence, the CLI turns it into exit 2).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from audit.crawl.inventory import DocTypeInfo, Inventory, RuleRow, UserFacts
+from audit.model import Finding, ProbeResult
+
+SCHEMA_VERSION = 2  # 1: the crawler's first results.json (no rules, no attempts)
+
+
+class SchemaError(Exception):
+    """results.json cannot be read (not JSON, not ours, or a newer schema)."""
+
+
+@dataclass(frozen=True)
+class RunInfo:
+    """Run metadata. ``config_digest`` and ``site_id`` let ``--resume`` refuse a mismatch."""
+
+    site: str
+    host: str | None
+    mode: str
+    started: str
+    finished: str
+    complete: bool
+    discovery: str  # inventory source: auditor | catalogue | config
+    tool_version: str = ""
+    config_digest: str = ""  # sha256 over the config's non-secret content
+    site_id: str = ""  # url + host, normalised
+    frappe_version: str = ""
+    notes: tuple[str, ...] = ()
+    pace: Mapping[str, Any] = field(default_factory=dict)  # final pacing figures
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "site": self.site, "host": self.host, "mode": self.mode, "started": self.started,
+            "finished": self.finished, "complete": self.complete, "discovery": self.discovery,
+            "tool_version": self.tool_version, "config_digest": self.config_digest,
+            "site_id": self.site_id, "frappe_version": self.frappe_version,
+            "notes": list(self.notes), "pace": dict(self.pace),
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> RunInfo:
+        return cls(
+            site=str(data.get("site") or ""), host=data.get("host"),
+            mode=str(data.get("mode") or ""), started=str(data.get("started") or ""),
+            finished=str(data.get("finished") or ""), complete=bool(data.get("complete")),
+            discovery=str(data.get("discovery") or ""),
+            tool_version=str(data.get("tool_version") or ""),
+            config_digest=str(data.get("config_digest") or ""),
+            site_id=str(data.get("site_id") or ""),
+            frappe_version=str(data.get("frappe_version") or ""),
+            notes=tuple(str(n) for n in data.get("notes") or ()),
+            pace=dict(data.get("pace") or {}),
+        )
+
+
+@dataclass(frozen=True)
+class UserRecord:
+    """One configured user as results.json describes it (no secret, ever)."""
+
+    name: str  # the config name: every file's ``user`` column
+    auth: str
+    frappe_user: str | None
+    roles: tuple[str, ...] = ()
+    user_type: str = ""
+    enabled: bool | None = None
+    has_api_key: bool | None = None
+    restrict_ip: str | None = None  # None: not known
+    last_login: str | None = None
+    auth_failure: str = ""  # the classified cause, when it could not authenticate
+    expect: Mapping[str, tuple[str, ...]] | None = None  # declared need: DocType -> ops
+
+    @property
+    def authenticated(self) -> bool:
+        return not self.auth_failure
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "name": self.name, "auth": self.auth, "frappe_user": self.frappe_user,
+            "roles": list(self.roles), "user_type": self.user_type, "enabled": self.enabled,
+            "has_api_key": self.has_api_key, "restrict_ip": self.restrict_ip,
+            "last_login": self.last_login, "auth_failure": self.auth_failure,
+            "expect": None if self.expect is None else {k: list(v) for k, v in self.expect.items()},
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> UserRecord:
+        expect = data.get("expect")
+        return cls(
+            name=str(data["name"]), auth=str(data.get("auth") or ""),
+            frappe_user=data.get("frappe_user"), roles=tuple(data.get("roles") or ()),
+            user_type=str(data.get("user_type") or ""), enabled=data.get("enabled"),
+            has_api_key=data.get("has_api_key"), restrict_ip=data.get("restrict_ip"),
+            last_login=data.get("last_login"), auth_failure=str(data.get("auth_failure") or ""),
+            expect=None if expect is None else {str(k): tuple(v) for k, v in expect.items()},
+        )
+
+
+@dataclass(frozen=True)
+class Incident:
+    """A probe that changed data on the site (a 2xx to a probe built to fail)."""
+
+    user: str
+    doctype: str
+    op: str
+    at: str
+    http_status: int | None
+    document: str = ""  # the name the site reported (masked when secret-bearing)
+    removed: bool | None = None  # None: not attempted; True: proved ours and deleted
+    detail: str = ""
+
+    def as_json(self) -> dict[str, Any]:
+        return {"user": self.user, "doctype": self.doctype, "op": self.op, "at": self.at,
+                "http_status": self.http_status, "document": self.document,
+                "removed": self.removed, "detail": self.detail}
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Incident:
+        return cls(user=str(data["user"]), doctype=str(data["doctype"]), op=str(data["op"]),
+                   at=str(data.get("at") or ""), http_status=data.get("http_status"),
+                   document=str(data.get("document") or ""), removed=data.get("removed"),
+                   detail=str(data.get("detail") or ""))
+
+
+@dataclass(frozen=True)
+class RunResults:
+    """The record of a run. Built by the pipeline, read by analysis, renderers, diff."""
+
+    run: RunInfo
+    users: tuple[UserRecord, ...]
+    inventory: Inventory  # DocTypes, configured rules, user facts (User Permissions, shares)
+    probes: tuple[ProbeResult, ...]
+    incidents: tuple[Incident, ...] = ()
+    findings: tuple[Finding, ...] = ()
+    analysis: Mapping[str, Any] = field(default_factory=dict)  # summary figures of analysis
+    # usage evidence (SPEC §6.4): user -> "DocType|op" -> count in the window; None: not read
+    usage: Mapping[str, Mapping[str, int]] | None = None
+    usage_days: int | None = None
+    schema_version: int = SCHEMA_VERSION
+
+    # -- convenience for readers -------------------------------------------------------------
+    @property
+    def doctypes(self) -> Mapping[str, DocTypeInfo]:
+        return self.inventory.doctypes
+
+    @property
+    def rules(self) -> Mapping[str, tuple[RuleRow, ...]] | None:
+        return self.inventory.rules
+
+    def user(self, name: str) -> UserRecord | None:
+        return next((u for u in self.users if u.name == name), None)
+
+    def facts(self, name: str) -> UserFacts | None:
+        """The site's facts (roles, User Permissions, shares) of a configured user."""
+        record = self.user(name)
+        if record is None or not record.frappe_user:
+            return None
+        return self.inventory.users.get(record.frappe_user)
+
+    # -- JSON --------------------------------------------------------------------------------
+    def to_json(self) -> dict[str, Any]:
+        from audit import __version__
+
+        return {
+            "schema_version": self.schema_version,
+            "tool": {"name": "permaudit", "version": self.run.tool_version or __version__},
+            "run": self.run.as_json(),
+            "users": {u.name: u.as_json() for u in self.users},
+            "inventory": self.inventory.to_json(),
+            "probes": [p.as_json() for p in self.probes],
+            "incidents": [i.as_json() for i in self.incidents],
+            "findings": [f.as_json() for f in self.findings],
+            "analysis": dict(self.analysis),
+            "usage": None if self.usage is None else {u: dict(c) for u, c in self.usage.items()},
+            "usage_days": self.usage_days,
+        }
+
+    @classmethod
+    def from_json(cls, data: Any, source: str = "results.json") -> RunResults:
+        if not isinstance(data, dict) or "run" not in data or "probes" not in data:
+            raise SchemaError(f"{source}: not a permaudit results.json")
+        version = data.get("schema_version")
+        if not isinstance(version, int) or version < 1:
+            raise SchemaError(f"{source}: schema_version is missing or not a number")
+        if version > SCHEMA_VERSION:
+            raise SchemaError(f"{source}: written by a newer permaudit (schema {version}; this "
+                              f"one reads up to {SCHEMA_VERSION}) — upgrade permaudit")
+        try:
+            return cls._decode(data, version)
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise SchemaError(f"{source}: malformed ({type(exc).__name__}: {exc})") from None
+
+    @classmethod
+    def _decode(cls, data: Mapping[str, Any], version: int) -> RunResults:
+        users_raw = data.get("users") or []
+        if isinstance(users_raw, dict):  # config name -> user
+            users_raw = list(users_raw.values())
+        inventory_raw = data.get("inventory")
+        if inventory_raw is None:  # schema 1 held only the DocType flags
+            inventory = Inventory(source=str(data["run"].get("discovery") or ""), doctypes={
+                k: DocTypeInfo(name=k, **v) for k, v in (data.get("doctypes") or {}).items()})
+        else:
+            inventory = Inventory.from_json(inventory_raw)
+        usage = data.get("usage")
+        return cls(
+            run=RunInfo.from_json(data["run"]),
+            users=tuple(UserRecord.from_json(u) for u in users_raw),
+            inventory=inventory,
+            probes=tuple(ProbeResult.from_json(p) for p in data["probes"]),
+            incidents=tuple(Incident.from_json(i) for i in data.get("incidents") or ()),
+            findings=tuple(Finding.from_json(f) for f in data.get("findings") or ()),
+            analysis=dict(data.get("analysis") or {}),
+            usage=None if usage is None else {
+                str(u): {str(k): int(n) for k, n in c.items()} for u, c in usage.items()},
+            usage_days=data.get("usage_days"),
+            schema_version=version,
+        )
+
+    def write(self, path: Path) -> None:
+        from audit.results.files import write_json_private
+
+        write_json_private(path, self.to_json())
+
+    @classmethod
+    def load(cls, path: Path) -> RunResults:
+        try:
+            text = path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            raise SchemaError(f"{path}: no such file (is this a permaudit OUTDIR?)") from None
+        except OSError as exc:
+            raise SchemaError(f"{path}: cannot be read ({exc.strerror})") from None
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise SchemaError(f"{path}: not valid JSON (line {exc.lineno})") from None
+        return cls.from_json(data, source=str(path))
