@@ -40,11 +40,15 @@ def _classify(exc: Exception) -> tuple[ExitCode, str] | None:
     from audit.config.loader import ConfigError
     from audit.crawl.discovery import DiscoveryError
     from audit.http.client import InsecureURLError, TransportError
+    from audit.results.record import SchemaError
+    from audit.session import SiteUnreachable
 
     table: tuple[tuple[type[Exception], ExitCode, str], ...] = (
         (ConfigError, ExitCode.USAGE, ""),
         (InsecureURLError, ExitCode.USAGE, ""),
         (UsageError, ExitCode.USAGE, ""),
+        (SchemaError, ExitCode.USAGE, ""),
+        (SiteUnreachable, ExitCode.UNREACHABLE, ""),
         (TransportError, ExitCode.UNREACHABLE, "the site could not be reached: "),
         (DiscoveryError, ExitCode.UNREACHABLE, ""),
         (AuthFailed, ExitCode.UNREACHABLE, ""),
@@ -78,6 +82,22 @@ def handle_errors(func: F) -> F:
             _fail(f"{prefix}{exc}", code)
 
     return wrapper  # type: ignore[return-value]
+
+
+FAIL_ON_CHOICES = ("info", "low", "medium", "high", "critical", "never")
+
+
+def fail_on_option(func: F) -> F:
+    """``--fail-on``: the lowest finding severity that makes the exit code 1."""
+    return click.option(
+        "--fail-on", type=click.Choice(FAIL_ON_CHOICES), default="high", show_default=True,
+        help="Exit 1 when a finding is at or above this severity ('never': exit 0).")(func)
+
+
+def _severity(fail_on: str) -> Any:
+    from audit.model import Severity
+
+    return None if fail_on == "never" else Severity(fail_on)
 
 
 def _csv_list(value: str | None) -> tuple[str, ...]:
@@ -137,11 +157,14 @@ def check_auth_cmd(opts: GlobalOptions, config_path: Path | None) -> None:
 @click.option("--users", default=None, help="Comma-separated config names.")
 @click.option("--doctypes", default=None, help="Comma-separated DocType names.")
 @click.option("--resume", is_flag=True, help="Finish an interrupted run in OUTDIR.")
+@click.option("--overwrite", is_flag=True, help="Replace the run OUTDIR already holds.")
+@fail_on_option
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 @click.pass_obj
 @handle_errors
 def run_cmd(opts: GlobalOptions, config_path: Path | None, outdir: Path | None, mode: str | None,
-            users: str | None, doctypes: str | None, resume: bool, quiet: bool) -> None:
+            users: str | None, doctypes: str | None, resume: bool, overwrite: bool,
+            fail_on: str, quiet: bool) -> None:
     """Probe every DocType as every configured user and write the results."""
     from audit.config.loader import load_config
     from audit.runner import RunRequest, run_audit
@@ -149,10 +172,23 @@ def run_cmd(opts: GlobalOptions, config_path: Path | None, outdir: Path | None, 
     config = load_config(config_path, warn=_warn)
     request = RunRequest(
         config=config, outdir=outdir, mode=mode, users=_csv_list(users),
-        doctypes=_csv_list(doctypes), resume=resume, quiet=quiet, ca_bundle=opts.ca_bundle,
-        allow_insecure=opts.allow_insecure,
+        doctypes=_csv_list(doctypes), resume=resume, overwrite=overwrite, quiet=quiet,
+        ca_bundle=opts.ca_bundle, allow_insecure=opts.allow_insecure,
+        fail_on=_severity(fail_on),
     )
     code = run_audit(request, echo=click.echo, warn=_warn)
+    sys.exit(int(code))
+
+
+@cli.command("report")
+@click.argument("outdir", type=click.Path(path_type=Path, file_okay=False))
+@fail_on_option
+@handle_errors
+def report_cmd(outdir: Path, fail_on: str) -> None:
+    """Re-analyse and re-render a run from OUTDIR/results.json alone (no site needed)."""
+    from audit.report import report
+
+    code = report(outdir, fail_on=_severity(fail_on), echo=click.echo)
     sys.exit(int(code))
 
 

@@ -8,6 +8,7 @@ import pytest
 from click.testing import CliRunner, Result
 
 from audit.cli import cli
+from audit.session import SiteUnreachable
 
 GOOD = """
 [site]
@@ -71,13 +72,17 @@ def test_unreachable_site_is_exit_3(good: Path, tmp_path: Path) -> None:
                      "--doctypes", "Customer"])
     assert result.exit_code == 3
     assert "could not be reached" in result.stderr or "could not connect" in result.stderr
-    assert (tmp_path / "out" / "results.json").exists()
+    assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+    assert not (tmp_path / "out").exists()  # nothing written, no cell rows
 
 
 def test_secrets_never_printed(good: Path, tmp_path: Path) -> None:
-    result = invoke(["--debug", "run", "-c", str(good), "-o", str(tmp_path / "out"), "--quiet",
-                     "--doctypes", "Customer"])
-    everything = result.output + result.stderr
-    for out_file in (tmp_path / "out").iterdir():
+    # --debug re-raises the expected error: its text is checked too
+    result = CliRunner().invoke(cli, ["--debug", "run", "-c", str(good), "-o",
+                                      str(tmp_path / "out"), "--quiet", "--doctypes", "Customer"],
+                                env={"K": "key123", "S": "secret456"})
+    assert isinstance(result.exception, SiteUnreachable)
+    everything = result.output + result.stderr + str(result.exception)
+    for out_file in (tmp_path / "out").glob("*"):
         everything += out_file.read_text("utf-8")
     assert "secret456" not in everything and "key123" not in everything

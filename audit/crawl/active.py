@@ -17,11 +17,17 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from audit.crawl.discovery import parse_meta, resource
+from audit.crawl.discovery import parse_meta
 from audit.crawl.inventory import DocTypeInfo, FieldInfo, Inventory
 from audit.crawl.probes import UserContext, now
-from audit.crawl.verdicts import Kind, ask_reading, short_message
-from audit.http.client import FrappeClient, FrappeReply, TransportError
+from audit.crawl.verdicts import (
+    Kind,
+    ask_reading,
+    lifecycle_reading,
+    read_reading,
+    short_message,
+)
+from audit.http.client import FrappeClient, FrappeReply, TransportError, resource_path
 from audit.model import Operation, Outcome, ProbeMethod, ProbeResult
 
 MARKER = "permaudit-probe"
@@ -187,7 +193,7 @@ class Lifecycle:
             # Never create what nobody in this run can remove again.
             if not self._someone_can(ctx, dt.name, ("delete",)):
                 return out
-            reply = ctx.client.post(resource(dt.name), json=body)
+            reply = ctx.client.post(resource_path(dt.name), json=body)
             out[Operation.CREATE] = self._row(ctx, dt, Operation.CREATE, reply, ok=(200,))
             doc = self._created(reply, dt, ctx.name)
             if doc is None:
@@ -202,7 +208,7 @@ class Lifecycle:
 
     def _steps(self, ctx: UserContext, dt: DocTypeInfo, doc: ProbeDoc, tag: str,
                out: dict[Operation, ProbeResult]) -> None:
-        path = resource(dt.name, doc.name)
+        path = resource_path(dt.name, doc.name)
         marker = dt.list_probe_field()
         change = {marker.fieldname: f"{MARKER}-{tag}-w"} if marker else {}
         out[Operation.WRITE] = self._row(ctx, dt, Operation.WRITE,
@@ -210,14 +216,14 @@ class Lifecycle:
         if dt.is_submittable and self._someone_can(ctx, dt.name, ("cancel", "delete")):
             reply = ctx.client.put(path, json={"docstatus": 1})
             out[Operation.SUBMIT] = self._row(ctx, dt, Operation.SUBMIT, reply, ok=(200,), doc=doc)
-            if reply.status == 200:
+            if out[Operation.SUBMIT].outcome is Outcome.ALLOWED:
                 reply = ctx.client.put(path, json={"docstatus": 2})
                 out[Operation.CANCEL] = self._row(ctx, dt, Operation.CANCEL, reply, ok=(200,),
                                                   doc=doc)
         reply = ctx.client.delete(path)
         out[Operation.DELETE] = self._row(ctx, dt, Operation.DELETE, reply, ok=(200, 202),
                                           doc=doc)
-        if reply.status in (200, 202):
+        if out[Operation.DELETE].outcome is Outcome.ALLOWED:
             self.ledger.removed(doc)
 
     def _someone_can(self, ctx: UserContext, doctype: str, perms: tuple[str, ...]) -> bool:
@@ -243,15 +249,15 @@ class Lifecycle:
             return True
         for client in (c for c in (user_client, self.auditor) if c is not None):
             try:
-                path = resource(doc.doctype, doc.name)
+                path = resource_path(doc.doctype, doc.name)
                 current = client.get(path)
-                if current.status == 404:
+                if read_reading(current).kind is Kind.NEXT:  # gone already
                     self.ledger.removed(doc)
                     return True
                 data = current.data if isinstance(current.data, dict) else {}
                 if int(data.get("docstatus") or 0) == 1:
                     client.put(path, json={"docstatus": 2})
-                if client.delete(path).status in (200, 202):
+                if lifecycle_reading(client.delete(path), (200, 202)).kind is Kind.ALLOW:
                     self.ledger.removed(doc)
                     return True
             except TransportError:
@@ -260,21 +266,17 @@ class Lifecycle:
 
     def _row(self, ctx: UserContext, dt: DocTypeInfo, op: Operation, reply: FrappeReply,
              ok: tuple[int, ...], doc: ProbeDoc | None = None) -> ProbeResult:
-        if reply.status in ok:
-            outcome = Outcome.ALLOWED
-        elif reply.status == 403:
-            outcome = Outcome.DENIED
-        elif reply.status >= 500:
-            outcome = Outcome.ERROR
-        else:
-            outcome = Outcome.UNTESTABLE
-        reason = "" if outcome in (Outcome.ALLOWED, Outcome.DENIED) else \
-            f"active lifecycle: HTTP {reply.status} {reply.exc_type}".strip()
+        reading = lifecycle_reading(reply, ok)
+        outcome = _OUTCOMES.get(reading.kind, Outcome.UNTESTABLE)
+        reason = "" if outcome.is_verdict else reading.note
         return ProbeResult(
             user=ctx.name, doctype=dt.name, op=op, outcome=outcome, method=ProbeMethod.REST,
             http_status=reply.status, exc_type=reply.exc_type, message=short_message(reply),
             target=doc.name if doc else "", limits=("probe document",) if doc else (),
             reason=reason, latency_ms=round(reply.latency_ms, 1), at=now())
+
+
+_OUTCOMES = {Kind.ALLOW: Outcome.ALLOWED, Kind.DENY: Outcome.DENIED, Kind.ERROR: Outcome.ERROR}
 
 
 def merge(safe: ProbeResult, active: ProbeResult | None) -> ProbeResult:

@@ -26,7 +26,7 @@ from audit.crawl.inventory import (
     UserFacts,
     UserPermRow,
 )
-from audit.http.client import FrappeClient, FrappeReply, TransportError
+from audit.http.client import FrappeClient, FrappeReply, TransportError, resource_path
 from audit.model import RIGHTS_COLUMNS
 
 log = logging.getLogger(__name__)
@@ -62,12 +62,6 @@ class Scope:
         return tuple(n for n in self.include if n != "*")
 
 
-def resource(doctype: str, name: str | None = None) -> tuple[str, ...]:
-    """The REST path of a DocType or a document as raw segments (the client encodes each,
-    so a name holding '/' or '%' stays one segment)."""
-    return ("api", "resource", doctype) if name is None else ("api", "resource", doctype, name)
-
-
 def list_rows(client: FrappeClient, doctype: str, fields: list[str], *, limit: int = 0,
               order_by: str | None = None, parent: str | None = None,
               filters: Any = None) -> list[dict[str, Any]] | FrappeReply:
@@ -80,7 +74,7 @@ def list_rows(client: FrappeClient, doctype: str, fields: list[str], *, limit: i
     if filters is not None:
         params["filters"] = json.dumps(filters)
     for _attempt in range(LIST_ATTEMPTS):
-        reply = client.get(resource(doctype), params=params)
+        reply = client.get(resource_path(doctype), params=params)
         if reply.status == 200 and isinstance(reply.body, dict) and isinstance(reply.data, list):
             return [row for row in reply.data if isinstance(row, dict)]
         if reply.status < 500:
@@ -262,7 +256,8 @@ class Discovery:
 
     def _users(self) -> dict[str, UserFacts]:
         assert self.auditor is not None
-        users = list_rows(self.auditor, "User", ["name", "enabled", "user_type", "api_key"])
+        users = list_rows(self.auditor, "User", ["name", "enabled", "user_type", "api_key",
+                                                 "restrict_ip", "last_login"])
         roles = list_rows(self.auditor, "Has Role", ["parent", "role"], parent="User",
                           filters=[["parenttype", "=", "User"]])
         perms = list_rows(self.auditor, "User Permission",
@@ -301,7 +296,9 @@ class Discovery:
                 user_type=str(row.get("user_type") or ""), enabled=bool(row.get("enabled")),
                 has_api_key=bool(row.get("api_key")),
                 user_permissions=tuple(perm_map.get(name, [])),
-                shares=tuple(share_map.get(name, []) + everyone))
+                shares=tuple(share_map.get(name, []) + everyone),
+                restrict_ip=str(row.get("restrict_ip") or ""),
+                last_login=str(row["last_login"]) if row.get("last_login") else None)
         return out
 
     def _targets(self, doctypes: Mapping[str, DocTypeInfo],
@@ -331,8 +328,6 @@ class Discovery:
 
 
 def target_from_row(row: Mapping[str, Any], links: Iterable[str] = ()) -> TargetDoc:
-    return TargetDoc(
-        name=str(row.get("name")), owner=str(row.get("owner") or ""),
-        docstatus=int(row.get("docstatus") or 0),
-        links=tuple((f, str(row[f])) for f in links if row.get(f)),
-    )
+    """A document of a list reply as a target (its user-permission relevant links kept)."""
+    return TargetDoc.from_json({**row, "name": str(row.get("name")),
+                                "links": [(f, row[f]) for f in links if row.get(f)]})

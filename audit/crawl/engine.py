@@ -16,7 +16,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
-from audit.crawl.discovery import resource
 from audit.crawl.inventory import DocTypeInfo, Inventory, TargetDoc
 from audit.crawl.probes import (
     CellProber,
@@ -26,7 +25,7 @@ from audit.crawl.probes import (
     now,
     visible_from_reply,
 )
-from audit.http.client import TransportError
+from audit.http.client import TransportError, resource_path
 from audit.model import Operation, Outcome, ProbeResult
 
 T = TypeVar("T")
@@ -68,12 +67,27 @@ class Checkpoint:
             elif rec.get("kind") == "visible":
                 rows = rec.get("rows")
                 visible[(rec["user"], rec["doctype"])] = Visible(
-                    rows=None if rows is None else tuple(
-                        TargetDoc(name=r["name"], owner=r.get("owner", ""),
-                                  docstatus=int(r.get("docstatus", 0))) for r in rows),
+                    rows=None if rows is None else tuple(TargetDoc.from_json(r) for r in rows),
                     reply_status=rec.get("status"), message=rec.get("message", ""),
                     exc_type=rec.get("exc_type", ""))
         return results, visible
+
+    def header(self) -> dict[str, Any] | None:
+        """The run this checkpoint belongs to (its first line), None when there is none."""
+        if not self.path.exists():
+            return None
+        with self.path.open(encoding="utf-8") as fh:
+            first = fh.readline()
+        try:
+            rec = json.loads(first)
+        except json.JSONDecodeError:
+            return None
+        return rec if isinstance(rec, dict) and rec.get("kind") == "run" else None
+
+    def begin(self, header: dict[str, Any]) -> None:
+        """Start a new checkpoint with the run's identity (``--resume`` checks it)."""
+        self.path.unlink(missing_ok=True)
+        self._append({"kind": "run", **header})
 
     def _append(self, record: dict[str, Any]) -> None:
         line = json.dumps(record, default=str) + "\n"
@@ -85,8 +99,7 @@ class Checkpoint:
         self._append({"kind": "probe", "row": row.as_row()})
 
     def visible(self, user: str, doctype: str, seen: Visible) -> None:
-        rows = None if seen.rows is None else [
-            {"name": t.name, "owner": t.owner, "docstatus": t.docstatus} for t in seen.rows]
+        rows = None if seen.rows is None else [t.as_json() for t in seen.rows]
         self._append({"kind": "visible", "user": user, "doctype": doctype, "rows": rows,
                       "status": seen.reply_status, "message": seen.message,
                       "exc_type": seen.exc_type})
@@ -179,7 +192,8 @@ class Crawler:
         def work(job: tuple[UserContext, DocTypeInfo]) -> None:
             ctx, dt = job
             try:
-                seen = visible_from_reply(ctx.client.get(resource(dt.name), params=list_params()))
+                reply = ctx.client.get(resource_path(dt.name), params=list_params())
+                seen = visible_from_reply(reply)
             except TransportError as exc:
                 seen = Visible(rows=None, reply_status=None, message=str(exc))
             with lock:

@@ -97,6 +97,17 @@ class TargetDoc:
     docstatus: int = 0
     links: tuple[tuple[str, str], ...] = ()  # (fieldname, value) of user-permission relevant links
 
+    def as_json(self) -> dict[str, Any]:
+        return {"name": self.name, "owner": self.owner, "docstatus": self.docstatus,
+                "links": [list(pair) for pair in self.links]}
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> TargetDoc:
+        """The one reader of a stored target (inventory, discovery.json, checkpoint)."""
+        return cls(name=str(data["name"]), owner=str(data.get("owner") or ""),
+                   docstatus=int(data.get("docstatus") or 0),
+                   links=tuple((str(f), str(v)) for f, v in data.get("links") or ()))
+
 
 @dataclass(frozen=True)
 class RuleRow:
@@ -152,6 +163,8 @@ class UserFacts:
     has_api_key: bool | None = None
     user_permissions: tuple[UserPermRow, ...] = ()
     shares: tuple[ShareRow, ...] = ()
+    restrict_ip: str | None = None  # None: not read
+    last_login: str | None = None
 
     @property
     def effective_roles(self) -> tuple[str, ...]:
@@ -211,17 +224,14 @@ class Inventory:
                 has_api_key=d.get("has_api_key"),
                 user_permissions=tuple(UserPermRow(**u) for u in d.get("user_permissions", ())),
                 shares=tuple(ShareRow(**s) for s in d.get("shares", ())),
+                restrict_ip=d.get("restrict_ip"), last_login=d.get("last_login"),
             )
 
         rules = data.get("rules")
         return cls(
             source=data["source"],
             doctypes={k: dt(v) for k, v in data.get("doctypes", {}).items()},
-            targets={k: tuple(TargetDoc(name=t["name"], owner=t.get("owner", ""),
-                                        docstatus=int(t.get("docstatus", 0)),
-                                        links=tuple((str(f), str(v))
-                                                    for f, v in t.get("links", ())))
-                              for t in v)
+            targets={k: tuple(TargetDoc.from_json(t) for t in v)
                      for k, v in data.get("targets", {}).items()},
             rules=None if rules is None else {
                 k: tuple(RuleRow(doctype=r["doctype"], role=r["role"], permlevel=r["permlevel"],

@@ -13,7 +13,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from audit.crawl.discovery import resource
 from audit.crawl.inventory import DocTypeInfo, Inventory, TargetDoc, UserFacts
 from audit.crawl.verdicts import (
     Kind,
@@ -26,7 +25,7 @@ from audit.crawl.verdicts import (
     submit_reading,
     write_reading,
 )
-from audit.http.client import FrappeClient, FrappeReply, TransportError
+from audit.http.client import FrappeClient, FrappeReply, TransportError, resource_path
 from audit.model import Mode, Operation, Outcome, ProbeMethod, ProbeResult
 
 STALE_MODIFIED = "2000-01-01 00:00:00"
@@ -166,7 +165,7 @@ class CellProber:
         op = Operation.CREATE
         if plan.method is ProbeMethod.REST:
             body = self._create_body(dt)
-            reading = create_reading(ctx.client.post(resource(dt.name), json=body))
+            reading = create_reading(ctx.client.post(resource_path(dt.name), json=body))
             if reading.kind is Kind.INCIDENT:
                 self._undo_create(ctx, dt, reading.reply)
             if reading.kind is not Kind.INCONCLUSIVE:
@@ -194,7 +193,7 @@ class CellProber:
     def _undo_create(self, ctx: UserContext, dt: DocTypeInfo, reply: FrappeReply | None) -> None:
         data = reply.data if reply is not None else None
         if isinstance(data, dict) and data.get("name") and int(data.get("docstatus") or 0) == 0:
-            ctx.client.delete(resource(dt.name, str(data["name"])))
+            ctx.client.delete(resource_path(dt.name, str(data["name"])))
 
     def _on_targets(self, ctx: UserContext, dt: DocTypeInfo, op: Operation,
                     plan: Plan) -> ProbeResult:
@@ -247,7 +246,7 @@ class CellProber:
     def _one(self, ctx: UserContext, dt: DocTypeInfo, op: Operation, target: TargetDoc,
              plan: Plan) -> tuple[Reading, ProbeMethod]:
         client = ctx.client
-        path = resource(dt.name, target.name)
+        path = resource_path(dt.name, target.name)
         if plan.method is ProbeMethod.REST:
             if op is Operation.READ:
                 return read_reading(client.get(path)), ProbeMethod.REST

@@ -175,3 +175,17 @@ def ask_reading(reply: FrappeReply) -> Reading:
             message.get("has_permission"), bool):
         return Reading(Kind.ALLOW if message["has_permission"] else Kind.DENY, reply)
     return Reading(Kind.ERROR, reply, f"unexpected reply to has_permission (HTTP {reply.status})")
+
+
+def lifecycle_reading(reply: FrappeReply, ok: tuple[int, ...]) -> Reading:
+    """A real step of active mode on the tool's own probe document: a success (``ok``)
+    is allowed, 403 denied; auth loss, 5xx and the like read as for every probe."""
+    common = _common(reply)
+    if common:
+        return common
+    if reply.status in ok:
+        return Reading(Kind.ALLOW, reply)
+    if reply.status == 403:
+        return Reading(Kind.DENY, reply)
+    return Reading(Kind.INCONCLUSIVE, reply, f"active lifecycle: HTTP {reply.status} "
+                   f"{reply.exc_type}".strip())

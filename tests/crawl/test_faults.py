@@ -81,7 +81,7 @@ def test_wrong_password_gets_exactly_one_attempt(demo_sim: SimServer, tmp_path: 
     others = tuple(u for u in config.users if u.name != user.name)
     config = replace(config, users=(*others, wrong))
     result = run(config, tmp_path / "out")
-    assert result.code is ExitCode.OK
+    assert result.code is ExitCode.FINDINGS  # auth-failed is high
     tries = [ok for usr, ok in demo_sim.controls.login_attempts if usr == user.username]
     assert tries.count(False) == 1
     rows = [r for r in result.rows if r["user"] == "wrong-password"]

@@ -1,0 +1,284 @@
+"""The pipeline of ``permaudit run``: identities -> discovery -> crawl -> record -> analysis.
+
+:func:`run_pipeline` takes an :class:`~audit.session.AuditSession` (the clients) and a
+:class:`RunRequest` and returns the complete record of the run, analysed. It writes only
+what ``--resume`` needs while it goes (the checkpoint, discovery.json, the active-mode
+ledger); the record's own files are written by the caller.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from audit import __version__
+from audit.analysis import AnalysisOptions, analyse
+from audit.config.loader import AuditConfig, ConfigError, SiteConfig, UserConfig
+from audit.crawl.active import Ledger, Lifecycle, merge
+from audit.crawl.discovery import Discovery, Scope
+from audit.crawl.engine import (
+    Checkpoint,
+    Crawler,
+    Interrupted,
+    auth_failed_rows,
+    cells_for,
+    order_results,
+    run_pool,
+)
+from audit.crawl.inventory import DocTypeInfo, Inventory
+from audit.crawl.probes import CellProber, UserContext
+from audit.model import Mode, Operation, ProbeResult, Severity
+from audit.results.files import private_dir, write_json_private
+from audit.results.record import RunInfo, RunResults, UserRecord
+from audit.session import AuditSession
+from audit.status import UsageError
+
+Echo = Callable[[str], None]
+CellKey = tuple[str, str, str]
+DISCOVERY_FILE = "discovery.json"
+CHECKPOINT_FILE = "checkpoint.jsonl"
+LEDGER_FILE = "probe-documents.jsonl"
+RESULTS_FILE = "results.json"
+PROBES_FILE = "probes.csv"
+# the files that make an OUTDIR hold a run (``run`` refuses it without --resume / --overwrite)
+RUN_FILES = (RESULTS_FILE, CHECKPOINT_FILE, DISCOVERY_FILE, PROBES_FILE)
+
+
+@dataclass(frozen=True)
+class RunRequest:
+    config: AuditConfig
+    outdir: Path | None = None
+    mode: str | None = None
+    users: tuple[str, ...] = ()
+    doctypes: tuple[str, ...] = ()
+    resume: bool = False
+    overwrite: bool = False
+    quiet: bool = False
+    ca_bundle: str | None = None
+    allow_insecure: bool = False
+    fail_on: Severity | None = Severity.HIGH  # None: never
+
+
+def stamp() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+# -- what identifies a run (``--resume`` refuses another config or site) ---------------------
+def _user_shape(user: UserConfig) -> dict[str, Any]:
+    secrets = ("api_key", "api_secret", "password", "access_token", "refresh_token")
+    return {
+        "name": user.name, "auth": user.auth.value, "username": user.username,
+        "client_id": user.client_id,
+        "secrets": sorted(k for k in secrets if getattr(user, k) is not None),  # names only
+        "expect": None if user.expect is None else {
+            k: sorted(o.value for o in v) for k, v in sorted(user.expect.items())},
+    }
+
+
+def config_digest(config: AuditConfig) -> str:
+    """sha256 over the config's non-secret content that decides the answers.
+
+    Pacing (concurrency, rate limit, timeout) and TLS settings are left out: a run can be
+    resumed more gently. Secrets are represented only by which keys are set.
+    """
+    crawl = config.crawl
+    content = {
+        "site": {"url": config.site.url, "host": config.site.host},
+        "crawl": {"mode": crawl.mode.value, "allow_active": crawl.allow_active,
+                  "doctypes": list(crawl.doctypes), "exclude": list(crawl.exclude),
+                  "ask_only": list(crawl.ask_only)},
+        "auditor": None if config.auditor is None else _user_shape(config.auditor),
+        "users": [_user_shape(u) for u in config.users],
+    }
+    text = json.dumps(content, sort_keys=True, separators=(",", ":"))
+    return "sha256:" + hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def site_id(site: SiteConfig) -> str:
+    """The site's identity: scheme, host and port of the URL, its path, and the Host header."""
+    parts = urlsplit(site.url)
+    scheme = parts.scheme.lower()
+    port = parts.port or (443 if scheme == "https" else 80)
+    base = f"{scheme}://{(parts.hostname or '').lower()}:{port}{parts.path.rstrip('/')}"
+    return f"{base} host={(site.host or parts.hostname or '').lower()}"
+
+
+def select_users(config: AuditConfig, names: tuple[str, ...]) -> tuple[UserConfig, ...]:
+    """The users ``--users`` names (all when empty); unknown names are one usage error."""
+    if not names:
+        return config.users
+    known = {u.name for u in config.users}
+    unknown = [n for n in names if n not in known]
+    if unknown:
+        raise UsageError(f"--users: no user named {', '.join(map(repr, unknown))} in "
+                         f"{config.source} (configured: {', '.join(sorted(known)) or 'none'})")
+    return tuple(config.user(n) for n in names)
+
+
+def effective_mode(request: RunRequest) -> Mode:
+    mode = Mode(request.mode or request.config.crawl.mode)
+    if mode is Mode.ACTIVE and not request.config.crawl.allow_active:
+        raise ConfigError(request.config.source, "crawl.allow_active",
+                          "active mode creates and deletes documents; it is refused unless "
+                          "allow_active = true")
+    return mode
+
+
+def run_header(request: RunRequest) -> dict[str, str]:
+    return {"config_digest": config_digest(request.config),
+            "site_id": site_id(request.config.site), "mode": effective_mode(request).value}
+
+
+# -- the run -------------------------------------------------------------------------------
+@dataclass
+class _Run:
+    """What one run has gathered so far (filled stage by stage)."""
+
+    request: RunRequest
+    session: AuditSession
+    outdir: Path
+    warn: Echo
+    started: str = field(default_factory=stamp)
+    inventory: Inventory | None = None
+    results: dict[CellKey, ProbeResult] = field(default_factory=dict)
+    complete: bool = False
+    _begun: bool = False
+
+    @property
+    def checkpoint(self) -> Checkpoint:
+        return Checkpoint(self.outdir / CHECKPOINT_FILE)
+
+    def begin(self) -> None:
+        """Create OUTDIR and the checkpoint's run header (once; kept on ``--resume``)."""
+        if self._begun:
+            return
+        self._begun = True
+        private_dir(self.outdir)
+        if self.request.overwrite:  # the probe-document ledger stays: it lists what to remove
+            for name in RUN_FILES:
+                (self.outdir / name).unlink(missing_ok=True)
+        if not (self.request.resume and self.checkpoint.header() is not None):
+            self.checkpoint.begin(run_header(self.request))
+
+
+def run_pipeline(session: AuditSession, request: RunRequest, outdir: Path,
+                 warn: Echo) -> RunResults:
+    """The analysed record of one run; ``run.complete`` is False after Ctrl-C."""
+    run = _Run(request, session, outdir, warn)
+    try:
+        session.authenticate()
+        if session.contexts:
+            run.inventory = _discover(run)
+            _crawl(run)
+        run.complete = True
+    except (KeyboardInterrupt, Interrupted):  # what was done is in the checkpoint
+        run.results = run.checkpoint.load()[0] if (run._begun or request.resume) else {}
+    run.begin()
+    return analyse(_record(run), AnalysisOptions(fail_on=request.fail_on))
+
+
+def _discover(run: _Run) -> Inventory:
+    path = run.outdir / DISCOVERY_FILE
+    if run.request.resume and path.exists():
+        inventory = Inventory.from_json(json.loads(path.read_text("utf-8")))
+    else:
+        crawl = run.request.config.crawl
+        scope = Scope(include=crawl.doctypes, exclude=crawl.exclude, only=run.request.doctypes)
+        inventory = Discovery(run.session.auditor, run.session.meta_client, scope,
+                              workers=crawl.concurrency).run()
+    run.begin()
+    write_json_private(path, inventory.to_json())
+    for note in inventory.notes:
+        run.warn(note)
+    for ctx in run.session.contexts:
+        ctx.facts = inventory.facts(ctx.frappe_user)
+    return inventory
+
+
+def _crawl(run: _Run) -> None:
+    assert run.inventory is not None
+    request, session, inventory = run.request, run.session, run.inventory
+    mode = effective_mode(request)
+    done, visible = run.checkpoint.load() if request.resume else ({}, {})
+    prober = CellProber(inventory, Mode.SAFE if mode is Mode.ACTIVE else mode,
+                        request.config.crawl.ask_only, verifier=session.verify_docstatus)
+    crawler = Crawler(inventory, session.contexts, prober, run.checkpoint,
+                      workers=request.config.crawl.concurrency, progress=not request.quiet)
+    crawler.survey(visible)
+    run.results = crawler.crawl(cells_for([c.name for c in session.contexts], inventory), done)
+    if mode is Mode.ACTIVE:
+        run.results = _active_phase(run, crawler)
+
+
+def _active_phase(run: _Run, crawler: Crawler) -> dict[CellKey, ProbeResult]:
+    """The real lifecycle on probe documents; an allowed step overrides a safe answer."""
+    assert run.inventory is not None
+    session = run.session
+    ledger = Ledger(run.outdir / LEDGER_FILE)
+    lifecycle = Lifecycle(run.inventory, ledger, session.auditor, session.meta_client)
+    jobs = [(ctx, dt) for ctx in session.contexts for dt in crawler.doctypes()
+            if dt.applicable(Operation.CREATE) and not dt.is_virtual]
+    out = dict(run.results)
+    lock = threading.Lock()
+
+    def work(job: tuple[UserContext, DocTypeInfo]) -> None:
+        ctx, dt = job
+        for op, row in lifecycle.run(ctx, dt).items():
+            key = (ctx.name, dt.name, op.value)
+            with lock:
+                if key in out:
+                    out[key] = merge(out[key], row)
+    try:
+        run_pool(jobs, work, run.request.config.crawl.concurrency, crawler.stop)
+    finally:
+        left = [d for d in ledger.outstanding() if not lifecycle.remove(d)]
+        for doc in left:
+            run.warn(f"probe document {doc.doctype} {doc.name!r} could not be removed; "
+                     "delete it by hand")
+    return out
+
+
+# -- the record ------------------------------------------------------------------------------
+def _user_records(run: _Run) -> tuple[UserRecord, ...]:
+    by_name = {c.name: c for c in run.session.contexts}
+    out = []
+    for user in run.session.users:
+        ctx = by_name.get(user.name)
+        facts = run.inventory.facts(ctx.frappe_user) if (run.inventory and ctx) else None
+        out.append(UserRecord(
+            name=user.name, auth=user.auth.value,
+            frappe_user=ctx.frappe_user if ctx else (user.username or None),
+            roles=facts.roles if facts else (), user_type=facts.user_type if facts else "",
+            enabled=facts.enabled if facts else None,
+            has_api_key=facts.has_api_key if facts else None,
+            restrict_ip=facts.restrict_ip if facts else None,
+            last_login=facts.last_login if facts else None,
+            auth_failure=run.session.failure_text(user.name),
+            expect=None if user.expect is None else {
+                k: tuple(sorted(o.value for o in v)) for k, v in user.expect.items()}))
+    return tuple(out)
+
+
+def _record(run: _Run) -> RunResults:
+    config = run.request.config
+    inventory = run.inventory or Inventory(source="")
+    rows = list(run.results.values())
+    if run.session.contexts:  # no cell rows at all when nobody could authenticate
+        for name in run.session.failures:
+            rows += auth_failed_rows(name, inventory, run.session.failure_text(name))
+    info = RunInfo(
+        site=config.site.url, host=config.site.host, mode=effective_mode(run.request).value,
+        started=run.started, finished=stamp(), complete=run.complete,
+        discovery=inventory.source, tool_version=__version__,
+        config_digest=config_digest(config), site_id=site_id(config.site),
+        notes=inventory.notes)
+    names = [u.name for u in run.session.users]
+    return RunResults(run=info, users=_user_records(run), inventory=inventory,
+                      probes=tuple(order_results(rows, names)))
