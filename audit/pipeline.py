@@ -193,6 +193,7 @@ def _discover(run: _Run) -> Inventory:
         scope = Scope(include=crawl.doctypes, exclude=crawl.exclude, only=run.request.doctypes)
         inventory = Discovery(run.session.auditor, run.session.meta_client, scope,
                               workers=crawl.concurrency).run()
+    check_names(run.request, inventory)
     run.begin()
     write_json_private(path, inventory.to_json())
     for note in inventory.notes:
@@ -200,6 +201,26 @@ def _discover(run: _Run) -> Inventory:
     for ctx in run.session.contexts:
         ctx.facts = inventory.facts(ctx.frappe_user)
     return inventory
+
+
+def check_names(request: RunRequest, inventory: Inventory) -> None:
+    """``--doctypes`` and ``expect`` name DocTypes the site has (names are case-sensitive)."""
+    known = inventory.doctypes
+    unknown = [n for n in request.doctypes if n not in known]
+    if unknown:
+        raise UsageError(f"--doctypes: the site has no DocType {_names(unknown)} (names are "
+                         "case-sensitive)")
+    crawl = request.config.crawl
+    scope = Scope(include=crawl.doctypes, exclude=crawl.exclude, only=request.doctypes)
+    for index, user in enumerate(request.config.users):
+        missing = [n for n in (user.expect or {}) if scope.wants(n) and n not in known]
+        if missing:
+            raise UsageError(f"{request.config.source}: users[{index}].expect ({user.name}): "
+                             f"the site has no DocType {_names(missing)}")
+
+
+def _names(names: list[str]) -> str:
+    return ", ".join(repr(n) for n in names)
 
 
 def _crawl(run: _Run) -> None:

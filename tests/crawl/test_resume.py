@@ -95,6 +95,7 @@ def test_ctrl_c_exits_130_and_keeps_what_is_done(tmp_path: Path) -> None:
         _stdout, stderr = proc.communicate(timeout=120)
     assert proc.returncode == 130, stderr
     assert "--resume" in stderr and "Traceback" not in stderr
+    assert f"-c {DEMO_TOML}" in stderr  # the hint resumes this config, not ERPNEXT_*
     data = json.loads((out / "results.json").read_text("utf-8"))
     assert data["run"]["complete"] is False
     done = {(r["user"], r["doctype"], r["op"]) for r in _probe_lines(out)}
