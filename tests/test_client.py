@@ -386,7 +386,8 @@ def test_plain_http_to_remote_host_is_refused(url: str) -> None:
 @pytest.mark.parametrize("url", ["http://127.0.0.1:8000", "http://localhost", "http://[::1]:80",
                                  "http://audit.localhost:8000", "https://erp.example.com"])
 def test_loopback_and_https_are_fine(url: str) -> None:
-    client_for(url).close()
+    with client_for(url) as client:  # not refused, and it aims at that very site
+        assert client.url_for("/api/method/ping") == url + "/api/method/ping"
 
 
 def test_options_from_config() -> None:

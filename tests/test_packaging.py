@@ -1,11 +1,19 @@
 """The wheel built from the repository carries everything: installed into a fresh venv
-(not editable, outside the source tree), it serves the simulator and audits the demo."""
+(not editable, outside the source tree), it serves the simulator and audits the demo.
+
+Offline: the wheel is built without build isolation (setuptools and wheel come from the
+test extra) and installed with ``--no-index --no-deps``; the fresh venv then sees the
+dependencies of the test environment through a ``.pth`` line added *after* the install.
+What this proves is that the wheel itself carries the package, its data and templates;
+resolving the dependencies from an index is pip's business, not the wheel's.
+"""
 
 from __future__ import annotations
 
 import json
 import subprocess
 import sys
+import sysconfig
 import venv
 import zipfile
 from pathlib import Path
@@ -18,8 +26,9 @@ ROOT = Path(__file__).resolve().parents[1]
 @pytest.fixture(scope="module")
 def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("dist")
-    subprocess.run([sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "-w", str(out),
-                    str(ROOT)], check=True, capture_output=True, text=True, timeout=600)
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--no-index",
+                    "--no-build-isolation", "-w", str(out), str(ROOT)],
+                   check=True, capture_output=True, text=True, timeout=600)
     wheels = list(out.glob("permaudit-*.whl"))
     assert len(wheels) == 1
     return wheels[0]
@@ -37,10 +46,19 @@ def test_wheel_contents(wheel: Path) -> None:
 
 def test_installed_wheel_runs_the_demo(wheel: Path, tmp_path: Path) -> None:
     env_dir = tmp_path / "venv"
-    venv.EnvBuilder(with_pip=True).create(env_dir)
+    venv.EnvBuilder(with_pip=False).create(env_dir)
     py = env_dir / "bin" / "python"
-    subprocess.run([str(py), "-m", "pip", "install", "--quiet", str(wheel)], check=True,
-                   capture_output=True, text=True, timeout=900)
+    subprocess.run([sys.executable, "-m", "pip", "--python", str(py), "install", "--quiet",
+                    "--no-index", "--no-deps", str(wheel)], check=True, capture_output=True,
+                   text=True, timeout=900)
+    # only now: the test environment's dependencies (a plain path line: its editable
+    # install of this project is not activated, the wheel's copy comes first on sys.path)
+    mine = subprocess.run([str(py), "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"],
+                          check=True, capture_output=True, text=True).stdout.strip()
+    Path(mine, "zz_test_dependencies.pth").write_text(sysconfig.get_path("purelib") + "\n")
+    where = subprocess.run([str(py), "-c", "import audit; print(audit.__file__)"], check=True,
+                           capture_output=True, text=True, cwd=tmp_path).stdout.strip()
+    assert where.startswith(str(env_dir)), where
     exe = env_dir / "bin" / "permaudit"
     # run from an empty folder: nothing may come from the source tree
     work = tmp_path / "work"

@@ -29,6 +29,7 @@ from audit.sim.model import SiteData
 from audit.sim.permissions import PermissionEngine
 
 LOOPBACK = "127.0.0.1"
+POLL_INTERVAL_S = 0.05
 
 
 class QuietHandler(WSGIRequestHandler):
@@ -96,8 +97,9 @@ class SimServer:
                              request_handler=QuietHandler)
         server.daemon_threads = True  # type: ignore[attr-defined]  # a ThreadedWSGIServer
         self._server = server
+        # werkzeug polls for shutdown every 0.5 s by default: every test would wait for it
         self._thread = threading.Thread(target=server.serve_forever, name="sim-server",
-                                        daemon=True)
+                                        kwargs={"poll_interval": POLL_INTERVAL_S}, daemon=True)
         self._thread.start()
         return self
 

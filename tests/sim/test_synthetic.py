@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+import audit.config.loader as config_mod
+import audit.sim.permissions as permissions
 from audit.sim.fixtures import synthetic
 from audit.sim.fixtures.kit import problems
 from audit.sim.model import SiteData
@@ -103,7 +105,6 @@ def test_config_and_environment_match(site: SiteData, tmp_path: Path) -> None:
         for doctype in user.get("expect", {}):
             assert doctype in site.doctypes
     assert not any(value in text for value in site.secrets.values())
-    config_mod = pytest.importorskip("audit.config.loader")
     path = tmp_path / "bench.toml"
     path.write_text(text, encoding="utf-8")
     loaded = config_mod.load_config(path, env=env, warn=lambda _m: None)
@@ -111,7 +112,6 @@ def test_config_and_environment_match(site: SiteData, tmp_path: Path) -> None:
 
 
 def test_the_auditor_reads_everything_in_the_engine(site: SiteData) -> None:
-    permissions = pytest.importorskip("audit.sim.permissions")
     engine = permissions.PermissionEngine(site)
     for name in bench(site):
         dt = site.doctypes[name]
