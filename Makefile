@@ -27,6 +27,7 @@ demo: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check audit tests templates benchmarks
 	$(BIN)/mypy --strict audit benchmarks
+	$(BIN)/lint-imports --no-cache   # the layout rules of DESIGN.md (.importlinter)
 
 test: $(STAMP) browser lint
 	$(BIN)/python -m pytest -q -p no:cacheprovider tests

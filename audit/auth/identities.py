@@ -14,8 +14,7 @@ import logging
 import threading
 import time
 from abc import ABC, abstractmethod
-
-import requests
+from typing import TYPE_CHECKING
 
 from audit.auth.causes import (
     BASIC_EMAIL_CAUSE,
@@ -37,6 +36,9 @@ from audit.http.client import (
 )
 from audit.http.client import encode_path as _path
 from audit.model import AuthMethod
+
+if TYPE_CHECKING:  # only the type: the Session is built and used in audit.http
+    import requests
 
 __all__ = [
     "BASIC_EMAIL_CAUSE", "BASIC_EMAIL_FIX", "AuthFailed", "AuthFailure", "Identity",
