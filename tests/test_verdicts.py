@@ -18,6 +18,7 @@ from audit.crawl.verdicts import (
     ask_reading,
     create_reading,
     delete_reading,
+    lifecycle_reading,
     read_reading,
     short_message,
     submit_reading,
@@ -44,6 +45,9 @@ CASES: dict[str, tuple[Callable[[FrappeReply], Reading], list[Kind | None]]] = {
     # Guest (no credentials, expired cookie) never reads as a denial of the user
     "auth-garbage-sid.json": (read_reading, [None, E]),
     "auth-logout-reuse.json": (read_reading, [None, None, None, None, E]),
+    # active mode's real steps: only a success is allowed; a probe-style 417 proves nothing
+    "probe-submit-cancel.json": (lambda r: lifecycle_reading(r, (200,)),
+                                 [D, INC, D, INC, D, INC, D, D]),
 }
 
 HAS_PERMISSION_FILE = "perm-has-permission.json"
@@ -107,3 +111,19 @@ def test_guest_403_is_an_error_not_a_denial() -> None:
     steps = _steps("auth-none-guest.json")
     readings = [read_reading(_reply(s)) for s in steps if s["response"]["status"] == 403]
     assert readings and all(r.kind is E for r in readings)
+
+
+@pytest.mark.parametrize(("status", "body", "ok", "kind"), [
+    (200, {"data": {"name": "X"}}, (200,), A),
+    (202, {"message": "ok"}, (200, 202), A),
+    (403, {"exc_type": "PermissionError"}, (200,), D),
+    (404, {"exc_type": "DoesNotExistError"}, (200,), N),
+    (401, {"exc_type": "AuthenticationError"}, (200,), E),
+    (500, {"exc_type": "OperationalError"}, (200,), E),
+    (417, {"exc_type": "ValidationError"}, (200,), INC),
+])
+def test_active_lifecycle_steps(status: int, body: dict, ok: tuple[int, ...],
+                                kind: Kind) -> None:
+    reply = FrappeReply(method="PUT", url="http://x/api/resource/Note/N1", status=status,
+                        body=body, text=json.dumps(body), headers={}, latency_ms=1.0)
+    assert lifecycle_reading(reply, ok).kind is kind
