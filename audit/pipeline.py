@@ -149,7 +149,7 @@ class _Run:
     inventory: Inventory | None = None
     results: dict[CellKey, ProbeResult] = field(default_factory=dict)
     complete: bool = False
-    _begun: bool = False
+    begun: bool = False
 
     @property
     def checkpoint(self) -> Checkpoint:
@@ -157,14 +157,14 @@ class _Run:
 
     def begin(self) -> None:
         """Create OUTDIR and the checkpoint's run header (once; kept on ``--resume``)."""
-        if self._begun:
+        if self.begun:
             return
-        self._begun = True
+        self.begun = True
         private_dir(self.outdir)
         if self.request.overwrite:  # the probe-document ledger stays: it lists what to remove
             for name in RUN_FILES:
                 (self.outdir / name).unlink(missing_ok=True)
-        if not (self.request.resume and self.checkpoint.header() is not None):
+        if not self.request.resume:  # a resumed run keeps its checkpoint as it is
             self.checkpoint.begin(run_header(self.request))
 
 
@@ -179,7 +179,7 @@ def run_pipeline(session: AuditSession, request: RunRequest, outdir: Path,
             _crawl(run)
         run.complete = True
     except (KeyboardInterrupt, Interrupted):  # what was done is in the checkpoint
-        run.results = run.checkpoint.load()[0] if (run._begun or request.resume) else {}
+        run.results = run.checkpoint.load()[0] if (run.begun or request.resume) else {}
     run.begin()
     return analyse(_record(run), AnalysisOptions(fail_on=request.fail_on))
 
