@@ -108,6 +108,9 @@ def done_run(config: Callable[..., Path], env: dict[str, str], tmp_path: Path) -
     out = tmp_path / "done"
     result = invoke(["run", "-c", str(config()), "-o", str(out), *SCOPE], env)
     assert result.exit_code == 0, result.stderr
+    assert {p.name: oct(p.stat().st_mode & 0o777) for p in out.iterdir()} == {
+        name: "0o600" for name in ("checkpoint.jsonl", "discovery.json", "probes.csv",
+                                   "results.json")}
     return out
 
 

@@ -9,6 +9,7 @@ the auditor — even after an error.
 from __future__ import annotations
 
 import json
+import os
 import threading
 import uuid
 from collections.abc import Callable
@@ -69,7 +70,8 @@ class Ledger:
         line = json.dumps({"event": event, "doctype": doc.doctype, "name": doc.name,
                            "user": doc.created_by}) + "\n"
         with self._lock:
-            with self.path.open("a", encoding="utf-8") as fh:
+            fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)  # private
+            with os.fdopen(fd, "a", encoding="utf-8") as fh:
                 fh.write(line)
             self._track(event, doc)
 

@@ -86,6 +86,7 @@ def test_active_audit_leaves_no_probe_document(demo_sim: SimServer, tmp_path: Pa
     creates = [r for r in result.rows if r["op"] == "create" and r["method"] == "rest"
                and r["http_status"] == 200]
     assert creates, "no create went through for real"
+    assert (tmp_path / "out" / "probe-documents.jsonl").stat().st_mode & 0o777 == 0o600
 
 
 def test_output_order_does_not_depend_on_thread_timing(demo_sim: SimServer,
