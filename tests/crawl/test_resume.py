@@ -91,6 +91,8 @@ def test_ctrl_c_exits_130_and_keeps_what_is_done(tmp_path: Path) -> None:
             assert proc.poll() is None, proc.communicate()
             assert time.monotonic() < deadline
             time.sleep(0.05)
+        sim.controls.latency_s = 0.2  # the crawl cannot finish before the signal lands
+        assert proc.poll() is None, proc.communicate()
         proc.send_signal(signal.SIGINT)
         _stdout, stderr = proc.communicate(timeout=120)
     assert proc.returncode == 130, stderr
