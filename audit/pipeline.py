@@ -231,7 +231,8 @@ def _crawl(run: _Run) -> None:
     prober = CellProber(inventory, Mode.SAFE if mode is Mode.ACTIVE else mode,
                         request.config.crawl.ask_only, verifier=session.verify_docstatus)
     crawler = Crawler(inventory, session.contexts, prober, run.checkpoint,
-                      workers=request.config.crawl.concurrency, progress=not request.quiet)
+                      workers=request.config.crawl.concurrency, progress=not request.quiet,
+                      auditor=session.auditor)
     crawler.survey(visible)
     run.results = crawler.crawl(cells_for([c.name for c in session.contexts], inventory), done)
     if mode is Mode.ACTIVE:
