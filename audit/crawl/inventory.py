@@ -119,19 +119,11 @@ class TargetDoc:
 
 
 def _docs_json(docs: tuple[TargetDoc, ...] | None) -> list[dict[str, Any]] | None:
-    if docs is None:
-        return None
-    return [{"name": t.name, "owner": t.owner, "docstatus": t.docstatus,
-             "links": [list(x) for x in t.links]} for t in docs]
+    return None if docs is None else [t.as_json() for t in docs]
 
 
 def _docs_from(rows: Any) -> tuple[TargetDoc, ...] | None:
-    if rows is None:
-        return None
-    return tuple(TargetDoc(name=str(r["name"]), owner=str(r.get("owner", "")),
-                           docstatus=int(r.get("docstatus", 0)),
-                           links=tuple((str(f), str(v)) for f, v in r.get("links", ())))
-                 for r in rows)
+    return None if rows is None else tuple(TargetDoc.from_json(r) for r in rows)
 
 
 @dataclass(frozen=True)

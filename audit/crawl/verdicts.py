@@ -165,8 +165,8 @@ def _verb_reading(reply: FrappeReply, allowed: Callable[[FrappeReply], bool],
 
 
 def _frappe_success(reply: FrappeReply) -> bool:
-    """A document reply (insert, save) or delete's ``{"message": "ok"}``."""
-    return names_document(reply, None, None) or reply.message == "ok"
+    """A document reply (insert, save) or delete's ``{"data": "ok"}``."""
+    return names_document(reply, None, None) or reply.data == "ok" or reply.message == "ok"
 
 
 def _plain_denial(_reply: FrappeReply) -> Reading | None:

@@ -48,9 +48,10 @@ class StubClient:
         self.puts = puts
         self.sent: list[str] = []
 
-    def put(self, path: tuple[str, ...], json: Any = None) -> FrappeReply:
-        self.sent.append(path[-1])
-        return self.puts[path[-1]]
+    def put(self, path: str, json: Any = None) -> FrappeReply:
+        name = path.rsplit("/", 1)[-1]
+        self.sent.append(name)
+        return self.puts[name]
 
 
 def _prober(rights: frozenset[str]) -> tuple[CellProber, UserContext, StubClient]:
