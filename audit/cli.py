@@ -160,11 +160,13 @@ def check_auth_cmd(opts: GlobalOptions, config_path: Path | None) -> None:
 @click.option("--overwrite", is_flag=True, help="Replace the run OUTDIR already holds.")
 @fail_on_option
 @click.option("--quiet", is_flag=True, help="No progress bar.")
+@click.option("--plan-only", is_flag=True,
+              help="Run discovery, print what each cell would send, send no probe.")
 @click.pass_obj
 @handle_errors
 def run_cmd(opts: GlobalOptions, config_path: Path | None, outdir: Path | None, mode: str | None,
             users: str | None, doctypes: str | None, resume: bool, overwrite: bool,
-            fail_on: str, quiet: bool) -> None:
+            fail_on: str, quiet: bool, plan_only: bool) -> None:
     """Probe every DocType as every configured user and write the results."""
     from audit.config.loader import load_config
     from audit.runner import RunRequest, run_audit
@@ -174,7 +176,7 @@ def run_cmd(opts: GlobalOptions, config_path: Path | None, outdir: Path | None, 
         config=config, outdir=outdir, mode=mode, users=_csv_list(users),
         doctypes=_csv_list(doctypes), resume=resume, overwrite=overwrite, quiet=quiet,
         ca_bundle=opts.ca_bundle, allow_insecure=opts.allow_insecure,
-        fail_on=_severity(fail_on),
+        fail_on=_severity(fail_on), plan_only=plan_only,
     )
     code = run_audit(request, echo=click.echo, warn=_warn)
     sys.exit(int(code))

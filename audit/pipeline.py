@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import tempfile
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -64,6 +65,7 @@ class RunRequest:
     ca_bundle: str | None = None
     allow_insecure: bool = False
     fail_on: Severity | None = Severity.HIGH  # None: never
+    plan_only: bool = False  # discovery and surveys run; each cell's plan is printed
 
 
 def stamp() -> str:
@@ -231,11 +233,41 @@ def _crawl(run: _Run) -> None:
     prober = CellProber(inventory, Mode.SAFE if mode is Mode.ACTIVE else mode,
                         request.config.crawl.ask_only, verifier=session.verify_docstatus)
     crawler = Crawler(inventory, session.contexts, prober, run.checkpoint,
-                      workers=request.config.crawl.concurrency, progress=not request.quiet)
+                      workers=request.config.crawl.concurrency, progress=not request.quiet,
+                      auditor=session.auditor)
     crawler.survey(visible)
     run.results = crawler.crawl(cells_for([c.name for c in session.contexts], inventory), done)
     if mode is Mode.ACTIVE:
         run.results = _active_phase(run, crawler)
+
+
+def plan_lines(session: AuditSession, request: RunRequest, warn: Echo) -> list[str]:
+    """``--plan-only``: discovery and the surveys (reads only), then what each cell would
+    send (the plan stage of DESIGN.md). Nothing is written to OUTDIR."""
+    session.authenticate()
+    if not session.contexts:
+        return []
+    crawl = request.config.crawl
+    scope = Scope(include=crawl.doctypes, exclude=crawl.exclude, only=request.doctypes)
+    inventory = Discovery(session.auditor, session.meta_client, scope,
+                          workers=crawl.concurrency).run()
+    check_names(request, inventory)
+    for note in inventory.notes:
+        warn(note)
+    for ctx in session.contexts:
+        ctx.facts = inventory.facts(ctx.frappe_user)
+    mode = effective_mode(request)
+    prober = CellProber(inventory, Mode.SAFE if mode is Mode.ACTIVE else mode,
+                        crawl.ask_only)
+    with tempfile.TemporaryDirectory(prefix="permaudit-plan-") as scratch:
+        crawler = Crawler(inventory, session.contexts, prober,
+                          Checkpoint(Path(scratch) / CHECKPOINT_FILE),
+                          workers=crawl.concurrency, progress=not request.quiet,
+                          auditor=session.auditor)
+        crawler.survey({})
+    return [prober.plan(ctx, inventory.doctypes[name], op).describe()
+            for ctx in session.contexts for name in sorted(inventory.doctypes)
+            for op in Operation]
 
 
 def _active_phase(run: _Run, crawler: Crawler) -> dict[CellKey, ProbeResult]:

@@ -20,6 +20,7 @@ from audit.pipeline import (
     RUN_FILES,
     RunRequest,
     effective_mode,
+    plan_lines,
     run_header,
     run_pipeline,
     select_users,
@@ -104,6 +105,12 @@ def write_record(record: RunResults, outdir: Path) -> None:
 def run_audit(request: RunRequest, echo: Echo, warn: Echo) -> ExitCode:
     effective_mode(request)  # a config mistake before anything is sent
     users = select_users(request.config, request.users)
+    if request.plan_only:
+        with AuditSession(request.config, users, warn, ca_bundle=request.ca_bundle,
+                          allow_insecure=request.allow_insecure) as session:
+            for line in plan_lines(session, request, warn):
+                echo(line)
+        return ExitCode.OK
     outdir = request.outdir or default_outdir(request.config)
     check_outdir(request, outdir)
     with AuditSession(request.config, users, warn, ca_bundle=request.ca_bundle,

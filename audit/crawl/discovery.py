@@ -22,16 +22,23 @@ from audit.crawl.inventory import (
     Inventory,
     RuleRow,
     ShareRow,
+    Survey,
     TargetDoc,
     UserFacts,
     UserPermRow,
 )
+from audit.crawl.plan import restricted_links
+from audit.crawl.verdicts import frappe_refusal, short_message
 from audit.http.client import FrappeClient, FrappeReply, TransportError, resource_path
 from audit.model import RIGHTS_COLUMNS
 
 log = logging.getLogger(__name__)
 
 TARGETS_PER_DOCTYPE = 200
+SURVEY_LIMIT = 50  # the user's own list: its newest rows
+OWN_LIMIT = 20  # documents the user owns, fetched by filter
+PERMITTED_LIMIT = 20  # documents inside the user's User Permissions, per filter
+SHARED_CAP = 100  # shared names asked for in one filter
 LIST_ATTEMPTS = 3  # a list GET answered 5xx is asked again (discovery must not guess)
 DOCTYPE_FIELDS = ["name", "module", "istable", "issingle", "is_submittable", "custom",
                   "is_virtual", "autoname"]
@@ -108,6 +115,7 @@ def parse_meta(body: Any) -> tuple[DocTypeInfo | None, tuple[RuleRow, ...]]:
             options=str(f.get("options") or ""), reqd=bool(f.get("reqd")),
             permlevel=int(f.get("permlevel") or 0), fetch_from=str(f.get("fetch_from") or ""),
             read_only=bool(f.get("read_only")),
+            ignore_user_permissions=bool(f.get("ignore_user_permissions")),
         )
         for f in meta.get("fields") or [] if isinstance(f, dict) and f.get("fieldname")
     )
@@ -153,14 +161,32 @@ class Discovery:
         rules: dict[str, tuple[RuleRow, ...]] | None = None
         users: dict[str, UserFacts] = {}
         targets: dict[str, tuple[TargetDoc, ...] | None] = {}
+        strict: bool | None = None
         if self.auditor is not None:
             rules = self._rules(doctypes) or meta_rules or None
             users = self._users()
             targets = self._targets(doctypes, users)
+            strict = self._strict()
         return Inventory(source=source, doctypes=doctypes,
                          targets={k: v for k, v in targets.items() if v is not None},
                          rules=rules, users=users, notes=tuple(self.notes),
-                         listed=frozenset(k for k, v in targets.items() if v is not None))
+                         listed=frozenset(k for k, v in targets.items() if v is not None),
+                         strict_user_permissions=strict)
+
+    def _strict(self) -> bool | None:
+        """System Settings ``apply_strict_user_permissions`` (SPEC.md §3.5), if readable."""
+        assert self.auditor is not None
+        try:
+            reply = self.auditor.get(resource_path("System Settings", "System Settings"))
+        except TransportError as exc:
+            log.debug("System Settings: %s", exc)
+            reply = None
+        data = reply.data if reply is not None and reply.status == 200 else None
+        if not isinstance(data, dict) or "apply_strict_user_permissions" not in data:
+            self.notes.append("the auditor could not read System Settings: strict User "
+                              "Permissions assumed off")
+            return None
+        return bool(int(data.get("apply_strict_user_permissions") or 0))
 
     # -- DocTypes ---------------------------------------------------------------------------
     def _doctypes(self) -> tuple[dict[str, DocTypeInfo], str]:
@@ -261,7 +287,8 @@ class Discovery:
         roles = list_rows(self.auditor, "Has Role", ["parent", "role"], parent="User",
                           filters=[["parenttype", "=", "User"]])
         perms = list_rows(self.auditor, "User Permission",
-                          ["user", "allow", "for_value", "applicable_for"])
+                          ["user", "allow", "for_value", "applicable_for",
+                           "apply_to_all_doctypes", "is_default"])
         shares = list_rows(self.auditor, "DocShare",
                            ["user", "everyone", "share_doctype", "share_name", "read", "write",
                             "submit", "share"])
@@ -276,7 +303,9 @@ class Discovery:
         for row in perms if isinstance(perms, list) else []:
             perm_map.setdefault(str(row.get("user")), []).append(UserPermRow(
                 allow=str(row.get("allow")), for_value=str(row.get("for_value")),
-                applicable_for=str(row.get("applicable_for") or "")))
+                applicable_for=str(row.get("applicable_for") or ""),
+                apply_to_all_doctypes=bool(row.get("apply_to_all_doctypes", True)),
+                is_default=bool(row.get("is_default"))))
         share_map: dict[str, list[ShareRow]] = {}
         everyone: list[ShareRow] = []
         for row in shares if isinstance(shares, list) else []:
@@ -331,3 +360,85 @@ def target_from_row(row: Mapping[str, Any], links: Iterable[str] = ()) -> Target
     """A document of a list reply as a target (its user-permission relevant links kept)."""
     return TargetDoc.from_json({**row, "name": str(row.get("name")),
                                 "links": [(f, row[f]) for f in links if row.get(f)]})
+
+
+# -- surveys: one user's documents of one DocType ------------------------------------------
+def _fetch(client: FrappeClient, doctype: str, fields: list[str], filters: Any,
+           limit: int) -> tuple[tuple[TargetDoc, ...] | None, str]:
+    """Rows matching ``filters`` (None and why when the fetch failed; a Frappe refusal is
+    an empty answer: the site says there is nothing this client may list)."""
+    try:
+        rows = list_rows(client, doctype, fields, limit=limit, order_by="modified desc",
+                         filters=filters)
+    except TransportError as exc:
+        return None, f"no answer: {exc}"
+    if isinstance(rows, list):
+        links = [f for f in fields if f not in ("name", "owner", "docstatus")]
+        return tuple(target_from_row(r, links) for r in rows if r.get("name")), ""
+    if frappe_refusal(rows):
+        return (), ""
+    return None, f"HTTP {rows.status} {rows.exc_type}".strip()
+
+
+def survey(dt: DocTypeInfo, facts: UserFacts, user_client: FrappeClient,
+           auditor: FrappeClient | None, need_owner: bool) -> Survey:
+    """The user's own list, plus its own, shared and permitted documents fetched directly
+    (by the auditor when there is one, so nothing depends on a window of recent rows)."""
+    user = facts.frappe_user
+    restricted = restricted_links(dt, facts)
+    fields = ["name", "owner", "docstatus", *(f for f in restricted if f != "name")]
+    notes: list[str] = []
+    listed: tuple[TargetDoc, ...] | None = None
+    status: int | None = None
+    exc_type = message = ""
+    refused = False
+    try:
+        rows = list_rows(user_client, dt.name, fields, limit=SURVEY_LIMIT,
+                         order_by="modified desc")
+        if isinstance(rows, list):
+            listed, status = tuple(target_from_row(r, fields[3:]) for r in rows
+                                   if r.get("name")), 200
+        else:
+            status, exc_type, message = rows.status, rows.exc_type, short_message(rows)
+            refused = frappe_refusal(rows)
+            if not refused:
+                notes.append(f"own list: HTTP {rows.status} {rows.exc_type}".strip())
+    except TransportError as exc:
+        notes.append(f"own list: no answer: {exc}")
+    finder = auditor or user_client
+    own: tuple[TargetDoc, ...] | None = ()
+    if need_owner:
+        own, why = _fetch(finder, dt.name, fields, [["owner", "=", user]], OWN_LIMIT)
+        notes += [f"own documents: {why}"] if why else []
+    mine = sorted((s for s in facts.shares if s.doctype == dt.name),
+                  key=lambda s: not (s.write or s.submit))
+    names = list(dict.fromkeys(s.name for s in mine))
+    shared: tuple[TargetDoc, ...] | None = ()
+    if names and not dt.issingle:
+        shared, why = _fetch(finder, dt.name, fields, [["name", "in", names[:SHARED_CAP]]],
+                             min(len(names), SHARED_CAP))
+        notes += [f"shared documents: {why}"] if why else []
+    permitted: tuple[TargetDoc, ...] | None = ()
+    if restricted and auditor is not None:
+        permitted, why = _permitted(auditor, dt.name, fields, restricted)
+        notes += [f"permitted documents: {why}"] if why else []
+    return Survey(listed=listed, list_status=status, list_exc_type=exc_type,
+                  list_message=message, list_refused=refused, own=own, shared=shared,
+                  permitted=permitted, failure_note="; ".join(notes))
+
+
+def _permitted(client: FrappeClient, doctype: str, fields: list[str],
+               restricted: Mapping[str, frozenset[str]]
+               ) -> tuple[tuple[TargetDoc, ...] | None, str]:
+    """Documents whose restricted links all hold allowed values, then those matching each
+    one (the others may be empty, which Frappe allows outside strict mode)."""
+    every = [[f, "in", sorted(v)] for f, v in sorted(restricted.items())]
+    queries = [every] + ([[c] for c in every] if len(every) > 1 else [])
+    found: dict[str, TargetDoc] = {}
+    for filters in queries:
+        docs, why = _fetch(client, doctype, fields, filters, PERMITTED_LIMIT)
+        if docs is None:
+            return None, why
+        for t in docs:
+            found.setdefault(t.name, t)
+    return tuple(found.values()), ""

@@ -17,16 +17,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
-from audit.crawl.inventory import DocTypeInfo, Inventory, TargetDoc
-from audit.crawl.probes import (
-    CellProber,
-    UserContext,
-    Visible,
-    list_params,
-    now,
-    visible_from_reply,
-)
-from audit.http.client import TransportError, resource_path
+from audit.crawl.discovery import survey
+from audit.crawl.inventory import DocTypeInfo, Inventory, Survey
+from audit.crawl.plan import owner_matters
+from audit.crawl.probes import CellProber, UserContext, now
+from audit.http.client import FrappeClient
 from audit.model import Operation, Outcome, ProbeResult
 
 T = TypeVar("T")
@@ -52,9 +47,9 @@ class Checkpoint:
         self.path = path
         self._lock = threading.Lock()
 
-    def load(self) -> tuple[dict[CellKey, ProbeResult], dict[tuple[str, str], Visible]]:
+    def load(self) -> tuple[dict[CellKey, ProbeResult], dict[tuple[str, str], Survey]]:
         results: dict[CellKey, ProbeResult] = {}
-        visible: dict[tuple[str, str], Visible] = {}
+        visible: dict[tuple[str, str], Survey] = {}
         if not self.path.exists():
             return results, visible
         for line in self.path.read_text("utf-8").splitlines():
@@ -63,14 +58,10 @@ class Checkpoint:
             except json.JSONDecodeError:
                 continue  # a line cut short by the interruption
             if rec.get("kind") == "probe":
-                row = ProbeResult.from_row(rec["row"])
+                row = ProbeResult.from_json(rec["row"])
                 results[row.key] = row
-            elif rec.get("kind") == "visible":
-                rows = rec.get("rows")
-                visible[(rec["user"], rec["doctype"])] = Visible(
-                    rows=None if rows is None else tuple(TargetDoc.from_json(r) for r in rows),
-                    reply_status=rec.get("status"), message=rec.get("message", ""),
-                    exc_type=rec.get("exc_type", ""))
+            elif rec.get("kind") == "survey":
+                visible[(rec["user"], rec["doctype"])] = Survey.from_json(rec["survey"])
         return results, visible
 
     def header(self) -> dict[str, Any] | None:
@@ -98,13 +89,11 @@ class Checkpoint:
             fh.flush()
 
     def probe(self, row: ProbeResult) -> None:
-        self._append({"kind": "probe", "row": row.as_row()})
+        self._append({"kind": "probe", "row": row.as_json()})
 
-    def visible(self, user: str, doctype: str, seen: Visible) -> None:
-        rows = None if seen.rows is None else [t.as_json() for t in seen.rows]
-        self._append({"kind": "visible", "user": user, "doctype": doctype, "rows": rows,
-                      "status": seen.reply_status, "message": seen.message,
-                      "exc_type": seen.exc_type})
+    def survey(self, user: str, doctype: str, seen: Survey) -> None:
+        self._append({"kind": "survey", "user": user, "doctype": doctype,
+                      "survey": seen.to_json()})
 
 
 class Progress:
@@ -168,8 +157,9 @@ def run_pool(items: Sequence[T], work: Callable[[T], None], workers: int,
 class Crawler:
     def __init__(self, inventory: Inventory, contexts: Sequence[UserContext],
                  prober: CellProber, checkpoint: Checkpoint, workers: int,
-                 progress: bool = True) -> None:
+                 progress: bool = True, auditor: FrappeClient | None = None) -> None:
         self.inventory = inventory
+        self.auditor = auditor
         self.contexts = {c.name: c for c in contexts}
         self.prober = prober
         self.checkpoint = checkpoint
@@ -180,28 +170,25 @@ class Crawler:
     def doctypes(self) -> list[DocTypeInfo]:
         return [self.inventory.doctypes[n] for n in sorted(self.inventory.doctypes)]
 
-    def survey(self, done: dict[tuple[str, str], Visible]) -> None:
-        """Each user's own list of each DocType: read evidence and targets."""
+    def survey(self, done: dict[tuple[str, str], Survey]) -> None:
+        """Each user's documents of each DocType: read evidence and targets."""
         jobs = [(ctx, dt) for ctx in self.contexts.values() for dt in self.doctypes()
                 if not (dt.istable or dt.issingle or dt.is_virtual)]
         for ctx, dt in jobs:
             if (ctx.name, dt.name) in done:
-                ctx.visible[dt.name] = done[(ctx.name, dt.name)]
-        todo = [(c, d) for c, d in jobs if d.name not in c.visible]
+                ctx.surveys[dt.name] = done[(ctx.name, dt.name)]
+        todo = [(c, d) for c, d in jobs if d.name not in c.surveys]
         bar = Progress(len(todo), "listing", self.progress)
         lock = threading.Lock()
 
         def work(job: tuple[UserContext, DocTypeInfo]) -> None:
             ctx, dt = job
-            try:
-                reply = ctx.client.get(resource_path(dt.name), params=list_params())
-                seen = visible_from_reply(reply)
-            except TransportError as exc:
-                seen = Visible(rows=None, reply_status=None, message=str(exc))
+            seen = survey(dt, ctx.facts, ctx.client, self.auditor,
+                          owner_matters(self.inventory, dt))
             with lock:
-                ctx.visible[dt.name] = seen
-            if seen.reply_status is not None:
-                self.checkpoint.visible(ctx.name, dt.name, seen)
+                ctx.surveys[dt.name] = seen
+            if not seen.failure_note:
+                self.checkpoint.survey(ctx.name, dt.name, seen)
             bar.advance()
 
         try:

@@ -25,6 +25,7 @@ class FieldInfo:
     permlevel: int = 0
     fetch_from: str = ""
     read_only: bool = False
+    ignore_user_permissions: bool = False
 
 
 @dataclass(frozen=True)
@@ -89,6 +90,14 @@ class DocTypeInfo:
             return {}
         return {f.fieldname: f.options for f in self.fields if f.fieldtype == "Link" and f.options}
 
+    def checked_links(self) -> dict[str, str]:
+        """The Link fields Frappe checks against User Permissions (not
+        ``ignore_user_permissions``; SPEC.md §3.5)."""
+        if self.fields is None:
+            return {}
+        return {f.fieldname: f.options for f in self.fields
+                if f.fieldtype == "Link" and f.options and not f.ignore_user_permissions}
+
 
 @dataclass(frozen=True)
 class TargetDoc:
@@ -109,6 +118,52 @@ class TargetDoc:
                    links=tuple((str(f), str(v)) for f, v in data.get("links") or ()))
 
 
+def _docs_json(docs: tuple[TargetDoc, ...] | None) -> list[dict[str, Any]] | None:
+    return None if docs is None else [t.as_json() for t in docs]
+
+
+def _docs_from(rows: Any) -> tuple[TargetDoc, ...] | None:
+    return None if rows is None else tuple(TargetDoc.from_json(r) for r in rows)
+
+
+@dataclass(frozen=True)
+class Survey:
+    """One user's documents of one DocType, learned before any probe.
+
+    ``listed`` is the user's own list (Frappe filters it: SPEC.md §3.12); ``own``,
+    ``shared`` and ``permitted`` are fetched directly (filters on ``owner``, on the shared
+    names, on the allowed values). ``None`` means the fetch failed; ``()`` that it found
+    nothing (or was not needed).
+    """
+
+    listed: tuple[TargetDoc, ...] | None = None
+    list_status: int | None = None
+    list_exc_type: str = ""
+    list_message: str = ""
+    list_refused: bool = False  # a Frappe-shaped refusal of the list (403 PermissionError)
+    own: tuple[TargetDoc, ...] | None = ()
+    shared: tuple[TargetDoc, ...] | None = ()
+    permitted: tuple[TargetDoc, ...] | None = ()
+    failure_note: str = ""  # why a fetch failed (HTTP status, transport error)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"listed": _docs_json(self.listed), "list_status": self.list_status,
+                "list_exc_type": self.list_exc_type, "list_message": self.list_message,
+                "list_refused": self.list_refused, "own": _docs_json(self.own),
+                "shared": _docs_json(self.shared), "permitted": _docs_json(self.permitted),
+                "failure_note": self.failure_note}
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Survey:
+        return cls(listed=_docs_from(data.get("listed")), list_status=data.get("list_status"),
+                   list_exc_type=str(data.get("list_exc_type") or ""),
+                   list_message=str(data.get("list_message") or ""),
+                   list_refused=bool(data.get("list_refused")),
+                   own=_docs_from(data.get("own", [])), shared=_docs_from(data.get("shared", [])),
+                   permitted=_docs_from(data.get("permitted", [])),
+                   failure_note=str(data.get("failure_note") or ""))
+
+
 @dataclass(frozen=True)
 class RuleRow:
     doctype: str
@@ -123,6 +178,10 @@ class UserPermRow:
     allow: str
     for_value: str
     applicable_for: str = ""
+    # bookkeeping of the UI: Frappe 15 does not read it when it evaluates (SPEC.md §3.5);
+    # a blank ``applicable_for`` is what makes a row apply to every DocType
+    apply_to_all_doctypes: bool = True
+    is_default: bool = False
 
     def applies_to(self, doctype: str) -> bool:
         return not self.applicable_for or self.applicable_for == doctype
@@ -183,6 +242,8 @@ class Inventory:
     notes: tuple[str, ...] = ()
     # DocTypes the auditor could list: for these, no target means no document exists
     listed: frozenset[str] = frozenset()
+    # System Settings apply_strict_user_permissions; None: the auditor could not read it
+    strict_user_permissions: bool | None = None
 
     def facts(self, frappe_user: str) -> UserFacts:
         return self.users.get(frappe_user) or UserFacts(frappe_user=frappe_user)
@@ -240,4 +301,5 @@ class Inventory:
             users={k: facts(v) for k, v in data.get("users", {}).items()},
             notes=tuple(data.get("notes", ())),
             listed=frozenset(data.get("listed", ())),
+            strict_user_permissions=data.get("strict_user_permissions"),
         )

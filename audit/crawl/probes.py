@@ -8,12 +8,12 @@ Permissions, one it can list — not by Frappe's DocType-level answer.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
-from audit.crawl.inventory import DocTypeInfo, Inventory, TargetDoc, UserFacts
+from audit.crawl.inventory import DocTypeInfo, Inventory, Survey, TargetDoc, UserFacts
+from audit.crawl.plan import GROWTH, CellPlan, PlannedTarget, needed_rights, plan_cell
 from audit.crawl.verdicts import (
     Kind,
     Reading,
@@ -26,28 +26,9 @@ from audit.crawl.verdicts import (
     write_reading,
 )
 from audit.http.client import FrappeClient, FrappeReply, TransportError, resource_path
-from audit.model import Mode, Operation, Outcome, ProbeMethod, ProbeResult
+from audit.model import Attempt, Mode, Operation, Outcome, ProbeMethod, ProbeResult
 
-STALE_MODIFIED = "2000-01-01 00:00:00"
-BOGUS_LINK = "__permaudit_nonexistent__"
-LIST_PROBE_VALUE = ["permaudit-probe"]
-MAX_TARGETS = 4
 HAS_PERMISSION = "frappe.client.has_permission"
-# which documents each op is aimed at: drafts to submit, submitted ones to cancel,
-# anything but cancelled documents to write
-WANTED_DOCSTATUS: dict[Operation, tuple[int, ...]] = {
-    Operation.SUBMIT: (0,), Operation.CANCEL: (1,), Operation.WRITE: (0, 1),
-}
-
-
-@dataclass(frozen=True)
-class Visible:
-    """What a user's own list of a DocType returned (None rows: the list was refused)."""
-
-    rows: tuple[TargetDoc, ...] | None
-    reply_status: int | None = None
-    message: str = ""
-    exc_type: str = ""
 
 
 @dataclass
@@ -56,169 +37,105 @@ class UserContext:
     frappe_user: str
     client: FrappeClient
     facts: UserFacts
-    visible: dict[str, Visible] = field(default_factory=dict)
+    surveys: dict[str, Survey] = field(default_factory=dict)
 
 
 def now() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
-@dataclass(frozen=True)
-class Plan:
-    """How one op is probed on one DocType for one user."""
-
-    method: ProbeMethod
-    reason: str = ""
-
-
 class CellProber:
+    """Executes the :class:`~audit.crawl.plan.CellPlan` of each cell; records every attempt."""
+
     def __init__(self, inventory: Inventory, mode: Mode, ask_only: tuple[str, ...] = (),
                  verifier: Callable[[UserContext, str, str], int | None] | None = None) -> None:
         self.inventory = inventory
         self.mode = mode
-        self.ask_only = set(ask_only)
+        self.ask_only = tuple(ask_only)
         # (doctype, name) -> current docstatus as the site says, before any DELETE / submit PUT
         self.verifier = verifier
 
-    # -- planning ---------------------------------------------------------------------------
-    def plan(self, dt: DocTypeInfo, op: Operation) -> Plan:
-        if op is Operation.READ:
-            return Plan(ProbeMethod.REST)
-        if self.mode is Mode.PASSIVE:
-            return Plan(ProbeMethod.ASK, "passive mode asks about every mutating operation")
-        if dt.name in self.ask_only:
-            return Plan(ProbeMethod.ASK, "listed under [crawl] ask_only")
-        if op is Operation.CANCEL:
-            return Plan(ProbeMethod.ASK, "cancel has no safe REST probe")
-        if op is Operation.WRITE and dt.issingle:
-            return Plan(ProbeMethod.ASK, "a Single is asked about, never saved")
-        if op is Operation.CREATE:
-            if dt.autoincrement:
-                return Plan(ProbeMethod.ASK,
-                            "named by autoincrement: a create probe would consume a number")
-            if dt.fields is None:
-                return Plan(ProbeMethod.ASK, "DocType meta unreadable: no safe create body")
-        if op is Operation.SUBMIT and dt.submit_probe_field() is None:
-            return Plan(ProbeMethod.ASK, "no safe amended_from link for the submit probe")
-        return Plan(ProbeMethod.REST)
-
-    # -- targets ----------------------------------------------------------------------------
-    def candidates(self, ctx: UserContext, dt: DocTypeInfo, op: Operation) -> list[TargetDoc]:
-        if dt.issingle:
-            return [TargetDoc(name=dt.name)]
-        known: dict[str, TargetDoc] = {t.name: t for t in self.inventory.targets.get(dt.name, ())}
-        seen = ctx.visible.get(dt.name)
-        mine = [known.get(t.name, t) for t in (seen.rows or ())] if seen else []
-        for t in mine:
-            known.setdefault(t.name, t)
-        user = ctx.frappe_user
-        facts = ctx.facts
-        shared = [known[s.name] for s in facts.shares if s.doctype == dt.name and s.name in known]
-        allowed_values = {(p.allow, p.for_value) for p in facts.user_permissions
-                          if p.applies_to(dt.name)}
-        links = dt.link_fields()
-
-        def inside_ups(t: TargetDoc) -> bool:
-            if (dt.name, t.name) in allowed_values:
-                return True
-            return any((links.get(f), v) in allowed_values for f, v in t.links)
-
-        pool = list(known.values())
-        ordered: list[TargetDoc] = []
-        if dt.name == "User" and user in known:
-            ordered.append(known[user])
-        ordered += shared
-        ordered += [t for t in pool if t.owner == user]
-        ordered += [t for t in pool if allowed_values and inside_ups(t)]
-        ordered += mine
-        ordered += pool
-        statuses = WANTED_DOCSTATUS.get(op, (0, 1, 2))
-        out: list[TargetDoc] = []
-        chosen: set[str] = set()
-        for t in ordered:
-            if t.docstatus in statuses and t.name not in chosen:
-                out.append(t)
-                chosen.add(t.name)
-            if len(out) >= MAX_TARGETS:
-                break
-        if op is Operation.DELETE:
-            # Only a submitted document can take the REST delete probe: try the best one first.
-            submitted = next((t for t in ordered if t.docstatus == 1), None)
-            if submitted is not None:
-                out = [submitted, *(t for t in out if t.name != submitted.name)]
-        return out
+    def plan(self, ctx: UserContext, dt: DocTypeInfo, op: Operation) -> CellPlan:
+        survey = ctx.surveys.get(dt.name) or Survey()
+        return plan_cell(self.inventory, ctx.name, dt, op, ctx.facts, survey, self.mode,
+                         self.ask_only)
 
     # -- probing ----------------------------------------------------------------------------
     def probe(self, ctx: UserContext, dt: DocTypeInfo, op: Operation) -> ProbeResult:
-        if not dt.applicable(op):
-            return self._result(ctx, dt, op, Outcome.NOT_APPLICABLE, reason=_why_na(dt, op))
-        plan = self.plan(dt, op)
+        plan = self.plan(ctx, dt, op)
+        if plan.outcome is not None:
+            return self._result(ctx, dt, op, plan.outcome, reason=plan.reason)
+        log: list[Attempt] = []
         try:
             if op is Operation.CREATE:
-                return self._create(ctx, dt, plan)
-            return self._on_targets(ctx, dt, op, plan)
+                row = self._create(ctx, dt, plan, log)
+            else:
+                row = self._on_targets(ctx, dt, plan, log)
         except TransportError as exc:
-            return self._result(ctx, dt, op, Outcome.ERROR, method=plan.method,
-                                reason=f"no answer: {exc}")
+            log.append(Attempt(target="", method=plan.method, note=f"no answer: {exc}"))
+            row = self._result(ctx, dt, op, Outcome.ERROR, method=plan.method,
+                               reason=f"no answer: {exc}")
+        return replace(row, attempts=tuple(log))
 
-    def _create(self, ctx: UserContext, dt: DocTypeInfo, plan: Plan) -> ProbeResult:
+    def _create(self, ctx: UserContext, dt: DocTypeInfo, plan: CellPlan,
+                log: list[Attempt]) -> ProbeResult:
         op = Operation.CREATE
         if plan.method is ProbeMethod.REST:
-            body = self._create_body(dt)
-            reading = create_reading(ctx.client.post(resource_path(dt.name), json=body))
+            reply = ctx.client.post(resource_path(dt.name), json=dict(plan.body or {}))
+            reading = _record(log, "", ProbeMethod.REST, create_reading(reply))
             if reading.kind is Kind.INCIDENT:
                 self._undo_create(ctx, dt, reading.reply)
             if reading.kind is not Kind.INCONCLUSIVE:
                 return self._from_reading(ctx, dt, op, reading, ProbeMethod.REST, None, plan)
-            plan = Plan(ProbeMethod.ASK, f"create probe inconclusive: {reading.note}")
-        reading = self._ask(ctx, dt.name, "", op)
-        own = [p for p in ctx.facts.user_permissions
-               if p.allow == dt.name and p.applies_to(dt.name)]
-        if reading.kind is Kind.ALLOW and own:
+            plan = replace(plan, method=ProbeMethod.ASK,
+                           reason=f"create probe inconclusive: {reading.note}")
+        reading = self._ask(ctx, dt.name, "", op, log)
+        if reading.kind is Kind.ALLOW and plan.own_doctype_rows:
             # The DocType-level answer ignores User Permissions; a new document's name is
             # never among the allowed values, so the insert is refused (SPEC.md §3.5, §5.7).
             why = (f"User Permission on {dt.name} itself: a new document's name is never "
                    f"an allowed value")
             return self._from_reading(ctx, dt, op, Reading(Kind.DENY, reading.reply),
-                                      ProbeMethod.ASK, None, Plan(ProbeMethod.ASK, why),
-                                      limits=tuple(p.label for p in own))
+                                      ProbeMethod.ASK, None, replace(plan, reason=why),
+                                      limits=tuple(p.label for p in plan.own_doctype_rows))
         return self._from_reading(ctx, dt, op, reading, ProbeMethod.ASK, None, plan,
                                   limits=("doctype-level",))
-
-    def _create_body(self, dt: DocTypeInfo) -> dict[str, object]:
-        target = dt.list_probe_field()
-        # No Link value and no docstatus: those fail before the create check (SPEC §5.3).
-        return {target.fieldname: LIST_PROBE_VALUE} if target else {}
 
     def _undo_create(self, ctx: UserContext, dt: DocTypeInfo, reply: FrappeReply | None) -> None:
         data = reply.data if reply is not None else None
         if isinstance(data, dict) and data.get("name") and int(data.get("docstatus") or 0) == 0:
             ctx.client.delete(resource_path(dt.name, str(data["name"])))
 
-    def _on_targets(self, ctx: UserContext, dt: DocTypeInfo, op: Operation,
-                    plan: Plan) -> ProbeResult:
-        targets = self.candidates(ctx, dt, op)
-        if not targets:
-            return self._without_target(ctx, dt, op, plan)
-        last: Reading | None = None
-        last_target: TargetDoc | None = None
+    def _on_targets(self, ctx: UserContext, dt: DocTypeInfo, plan: CellPlan,
+                    log: list[Attempt]) -> ProbeResult:
+        op = plan.op
+        if not plan.targets:
+            return self._without_target(ctx, dt, plan, log)
+        budget = plan.budget
+        tried = 0
+        last: tuple[Reading, TargetDoc] | None = None
         errors: list[tuple[Reading, TargetDoc]] = []
-        for target in targets:
-            reading, method = self._one(ctx, dt, op, target, plan)
+        for planned in plan.targets:
+            if tried >= budget:
+                break
+            target = planned.doc
+            reading, method = self._one(ctx, dt, plan, planned, log)
+            tried += 1
             if reading.kind is Kind.ALLOW or reading.kind is Kind.INCIDENT:
                 return self._from_reading(ctx, dt, op, reading, method, target, plan)
             if reading.kind is Kind.ERROR:
                 errors.append((reading, target))
                 continue
-            if reading.kind is Kind.NEXT:
-                continue
+            if reading.kind is not Kind.DENY:
+                continue  # the target is gone (404): the next one
             # keep the most telling denial: a REST refusal over a has_permission "false"
             if last is None or (method is ProbeMethod.REST
-                                and reading_method(last, plan) is ProbeMethod.ASK):
-                last, last_target = reading, target
-            if not self._may_differ(ctx, dt, op) and (
-                    reading.final_denial or self._no_rule_grants(ctx, dt, op)):
-                break
+                                and reading_method(last[0], plan) is ProbeMethod.ASK):
+                last = (reading, target)
+            if plan.rules_refuse:
+                break  # the configured rules refuse the whole DocType
+            if reading.names_the_document:
+                budget = min(plan.max_targets, budget + GROWTH)
         if errors:
             reading, target = errors[0]
             return self._from_reading(ctx, dt, op, reading, reading_method(reading, plan),
@@ -226,46 +143,48 @@ class CellProber:
         if last is None:
             return self._result(ctx, dt, op, Outcome.UNTESTABLE, method=plan.method,
                                 status=404, reason="every target document was missing (404)")
-        return self._from_reading(ctx, dt, op, last, reading_method(last, plan), last_target,
+        if plan.gaps and not plan.rules_refuse:
+            return self._gap_error(ctx, dt, plan, last[0])
+        return self._from_reading(ctx, dt, op, last[0], reading_method(last[0], plan), last[1],
                                   plan)
 
-    def _no_rule_grants(self, ctx: UserContext, dt: DocTypeInfo, op: Operation) -> bool:
-        """With the configured rules known: no role of the user grants OP at all."""
-        needs = [op.value] + (["write"] if op in (Operation.SUBMIT, Operation.CANCEL) else [])
-        for perm in needs:
-            grants = self.inventory.role_grants(ctx.facts.effective_roles, dt.name, perm)
-            if grants is not None and not any(grants) and ctx.facts.user_type:
-                return True
-        return False
+    def _gap_error(self, ctx: UserContext, dt: DocTypeInfo, plan: CellPlan,
+                   reading: Reading | None) -> ProbeResult:
+        """A refusal while a survey this cell depends on failed: not a verdict."""
+        reply = reading.reply if reading else None
+        return self._result(ctx, dt, plan.op, Outcome.ERROR, method=plan.method,
+                            status=reply.status if reply else None,
+                            exc_type=reply.exc_type if reply else "",
+                            message=short_message(reply),
+                            reason="refused, but a target may be missing: " + "; ".join(plan.gaps))
 
-    def _may_differ(self, ctx: UserContext, dt: DocTypeInfo, op: Operation) -> bool:
-        """Could another document still be allowed after a DocType-level refusal? (shares)"""
-        return any(s.doctype == dt.name and (s.grants(op) or op is Operation.READ)
-                   for s in ctx.facts.shares)
-
-    def _one(self, ctx: UserContext, dt: DocTypeInfo, op: Operation, target: TargetDoc,
-             plan: Plan) -> tuple[Reading, ProbeMethod]:
+    def _one(self, ctx: UserContext, dt: DocTypeInfo, plan: CellPlan, planned: PlannedTarget,
+             log: list[Attempt]) -> tuple[Reading, ProbeMethod]:
         client = ctx.client
+        op = plan.op
+        target = planned.doc
         path = resource_path(dt.name, target.name)
+        name = target.name
         if plan.method is ProbeMethod.REST:
             if op is Operation.READ:
-                return read_reading(client.get(path)), ProbeMethod.REST
+                reading = read_reading(client.get(path), name, dt.name)
+                return _record(log, name, ProbeMethod.REST, reading), ProbeMethod.REST
             if op is Operation.WRITE:
-                reading = write_reading(client.put(path, json={"modified": STALE_MODIFIED}))
+                reading = _record(log, name, ProbeMethod.REST,
+                                  write_reading(client.put(path, json=dict(plan.body or {}))))
                 if reading.kind is not Kind.INCONCLUSIVE:
                     return reading, ProbeMethod.REST
             elif op is Operation.DELETE and self._status_is(ctx, dt, target, 1):
-                reading = delete_reading(client.delete(path))
+                reading = _record(log, name, ProbeMethod.REST, delete_reading(client.delete(path)))
                 if reading.kind is not Kind.INCONCLUSIVE:
                     return reading, ProbeMethod.REST
-            elif op is Operation.SUBMIT and self._status_is(ctx, dt, target, 0):
-                field_ = dt.submit_probe_field()
-                assert field_ is not None
-                body = {"docstatus": 1, field_.fieldname: BOGUS_LINK}
-                reading = submit_reading(client.put(path, json=body))
+            elif op is Operation.SUBMIT and plan.body is not None and \
+                    self._status_is(ctx, dt, target, 0):
+                reading = _record(log, name, ProbeMethod.REST,
+                                  submit_reading(client.put(path, json=dict(plan.body))))
                 if reading.kind is not Kind.INCONCLUSIVE:
                     return reading, ProbeMethod.REST
-        reading = self._ask(ctx, dt.name, target.name, op)
+        reading = self._ask(ctx, dt.name, name, op, log)
         why = {Operation.DELETE: "only a submitted document is safe to DELETE; asked",
                Operation.SUBMIT: "only a draft can take the submit probe; asked"}.get(op, "")
         if plan.method is ProbeMethod.REST and op in (Operation.WRITE, Operation.DELETE,
@@ -282,32 +201,37 @@ class CellProber:
             return False
         return self.verifier(ctx, dt.name, target.name) == docstatus
 
-    def _ask(self, ctx: UserContext, doctype: str, name: str, op: Operation) -> Reading:
+    def _ask(self, ctx: UserContext, doctype: str, name: str, op: Operation,
+             log: list[Attempt]) -> Reading:
         """has_permission; submit and cancel through REST also need write (SPEC §3.11)."""
-        needs = [op.value] + (["write"] if op in (Operation.SUBMIT, Operation.CANCEL) else [])
         reading: Reading | None = None
-        for perm in needs:
+        for perm in needed_rights(op):
             reply = ctx.client.call(HAS_PERMISSION, doctype=doctype, docname=name,
                                     perm_type=perm)
-            reading = ask_reading(reply)
+            reading = _record(log, name, ProbeMethod.ASK, ask_reading(reply), f"({perm})")
             if reading.kind is not Kind.ALLOW:
                 note = f"has_permission({perm}) is false" if reading.kind is Kind.DENY else ""
                 return Reading(reading.kind, reading.reply, reading.note or note)
         assert reading is not None
         return reading
 
-    def _without_target(self, ctx: UserContext, dt: DocTypeInfo, op: Operation, plan: Plan,
-                        note: str = "") -> ProbeResult:
-        seen = ctx.visible.get(dt.name)
-        if op is Operation.READ and seen is not None and seen.rows is None and \
-                seen.reply_status == 403:
+    def _without_target(self, ctx: UserContext, dt: DocTypeInfo, plan: CellPlan,
+                        log: list[Attempt]) -> ProbeResult:
+        op = plan.op
+        survey = ctx.surveys.get(dt.name) or Survey()
+        if op is Operation.READ and survey.list_refused:
             return self._result(ctx, dt, op, Outcome.DENIED, method=ProbeMethod.REST,
-                                status=403, exc_type=seen.exc_type, message=seen.message,
+                                status=survey.list_status, exc_type=survey.list_exc_type,
+                                message=survey.list_message,
                                 reason="the list itself was refused")
-        reading = self._ask(ctx, dt.name, "", op)
+        if plan.gaps and not plan.rules_refuse:
+            # never a DocType-level answer in place of a survey that failed: it says "no"
+            # for if_owner rights and ignores shares and User Permissions
+            return self._gap_error(ctx, dt, plan, None)
+        reading = self._ask(ctx, dt.name, "", op, log)
         if reading.kind is Kind.NEXT:
             return self._result(ctx, dt, op, Outcome.UNTESTABLE, method=ProbeMethod.ASK,
-                                reason=note or "no target document and no way to ask")
+                                reason="no target document and no way to ask")
         if reading.kind is Kind.ALLOW and dt.name not in self.inventory.listed:
             # The user sees no document and nobody enumerated the DocType: a DocType-level
             # yes does not say the user can act on any existing document.
@@ -317,13 +241,14 @@ class CellProber:
                 reason="the user sees no document and the [auditor] account could not list "
                        "any; has_permission says yes at DocType level only",
                 limits=("doctype-level",))
-        why = note or "no target document: asked at DocType level"
+        why = "no target document: asked at DocType level"
         return self._from_reading(ctx, dt, op, reading, ProbeMethod.ASK, None,
-                                  Plan(ProbeMethod.ASK, why), limits=("doctype-level",))
+                                  replace(plan, method=ProbeMethod.ASK, reason=why),
+                                  limits=("doctype-level",))
 
     # -- rows -------------------------------------------------------------------------------
     def _from_reading(self, ctx: UserContext, dt: DocTypeInfo, op: Operation, reading: Reading,
-                      method: ProbeMethod, target: TargetDoc | None, plan: Plan,
+                      method: ProbeMethod, target: TargetDoc | None, plan: CellPlan,
                       limits: tuple[str, ...] = ()) -> ProbeResult:
         reply = reading.reply
         outcome = {Kind.ALLOW: Outcome.ALLOWED, Kind.DENY: Outcome.DENIED,
@@ -350,8 +275,8 @@ class CellProber:
         out: list[str] = []
         facts = ctx.facts
         if outcome is Outcome.DENIED and op is Operation.READ:
-            seen = ctx.visible.get(dt.name)
-            if seen is not None and seen.rows:
+            seen = ctx.surveys.get(dt.name)
+            if seen is not None and seen.listed:
                 out.append("select only")
             return tuple(out)
         if outcome is not Outcome.ALLOWED or target is None:
@@ -363,8 +288,9 @@ class CellProber:
         if shared and (grants is None or not (grants[0] or grants[1])):
             out.append("share")
         links = set(dt.link_fields().values()) | {dt.name}
+        checked = set(dt.checked_links().values()) | {dt.name} if dt.fields is not None else links
         out += [p.label for p in facts.user_permissions
-                if p.applies_to(dt.name) and p.allow in links]
+                if p.applies_to(dt.name) and p.allow in checked]
         return tuple(out)
 
     def _result(self, ctx: UserContext, dt: DocTypeInfo, op: Operation, outcome: Outcome, *,
@@ -379,31 +305,19 @@ class CellProber:
             latency_ms=round(latency, 1) if latency is not None else None, at=now())
 
 
-def reading_method(reading: Reading, plan: Plan) -> ProbeMethod:
+def _record(log: list[Attempt], target: str, method: ProbeMethod, reading: Reading,
+            extra: str = "") -> Reading:
+    """Keep one attempt's evidence; give the reading back."""
+    reply = reading.reply
+    note = " ".join(x for x in (reading.kind.value, extra, reading.note) if x)
+    log.append(Attempt(target=target, method=method, http_status=reply.status if reply else None,
+                       exc_type=reply.exc_type if reply else "", message=short_message(reply),
+                       note=note))
+    return reading
+
+
+def reading_method(reading: Reading, plan: CellPlan) -> ProbeMethod:
     reply = reading.reply
     if reply is not None and HAS_PERMISSION in reply.url:
         return ProbeMethod.ASK
     return plan.method
-
-
-def _why_na(dt: DocTypeInfo, op: Operation) -> str:
-    if dt.istable:
-        return "child table: reached only through its parent"
-    if dt.issingle:
-        return "a Single has one document: no create or delete"
-    return "not submittable"
-
-
-def visible_from_reply(reply: FrappeReply) -> Visible:
-    from audit.crawl.discovery import target_from_row
-
-    if reply.status == 200 and isinstance(reply.data, list):
-        return Visible(rows=tuple(target_from_row(r) for r in reply.data if isinstance(r, dict)),
-                       reply_status=200)
-    return Visible(rows=None, reply_status=reply.status, message=short_message(reply),
-                   exc_type=reply.exc_type)
-
-
-def list_params(limit: int = 50) -> dict[str, str]:
-    return {"fields": json.dumps(["name", "owner", "docstatus"]),
-            "limit_page_length": str(limit), "order_by": "modified desc"}

@@ -1,9 +1,16 @@
-"""Reading one Frappe reply as permission evidence (SPEC.md §5, the ``probe-*`` transcripts).
+"""Reading one Frappe reply as permission evidence (SPEC.md §4, §5, the ``probe-*`` transcripts).
 
 Pure functions: a :class:`~audit.http.client.FrappeReply` in, a :class:`Reading` out.
 A reply is only evidence when the failure it shows comes *after* the permission
 check; everything else is ``NEXT`` (try another target), ``INCONCLUSIVE`` (ask
 instead) or ``ERROR`` (never counted as allowed or denied).
+
+Readings cannot be faked by what stands between the auditor and Frappe: ``denied``
+needs Frappe's refusal shape (``exc_type`` PermissionError, SPEC.md §4.3), ``allowed``
+the very reply the probe is built to provoke (the document it asked for, the
+exception class that comes after the check, or Frappe's has_permission answer).
+A WAF's ``{"message": "Request blocked"}``, a 200 without Frappe's shape or an empty
+body is ``error`` with the reason.
 """
 
 from __future__ import annotations
@@ -21,6 +28,9 @@ CREATE_INCONCLUSIVE = frozenset({"LinkValidationError", "CancelledLinkError",
 
 
 HOOK_REFUSAL = "Not allowed via controller permission check"
+# reasons Frappe logs when one document (not the DocType) is refused (SPEC.md §3.3 step 7)
+DOCUMENT_REASONS = (HOOK_REFUSAL, "Not allowed for ", "because it is linked to")
+UNSHAPED = "without Frappe's error shape (a proxy or WAF in front?)"
 
 
 class Kind(StrEnum):
@@ -39,12 +49,13 @@ class Reading:
     note: str = ""
 
     @property
-    def final_denial(self) -> bool:
-        """A refusal at DocType level: no other target can be allowed by role rules."""
+    def names_the_document(self) -> bool:
+        """A refusal for this document's content (User Permission, hook): another
+        document may be allowed, so the search widens."""
         if self.kind is not Kind.DENY or self.reply is None:
             return False
-        text = " ".join([*self.reply.server_messages, self.reply.error_message])
-        return "doctype access via role permission" in text
+        text = " ".join(self.reply.server_messages)
+        return any(reason in text for reason in DOCUMENT_REASONS)
 
 
 def short_message(reply: FrappeReply | None, limit: int = 300) -> str:
@@ -71,31 +82,60 @@ def _ran_as_guest(reply: FrappeReply) -> bool:
             or "User Guest " in text or "not whitelisted" in text)
 
 
+def frappe_refusal(reply: FrappeReply) -> bool:
+    """A 403 in Frappe's shape, for the user itself (not a request that ran as Guest)."""
+    return (reply.status == 403 and isinstance(reply.body, dict)
+            and reply.exc_type == "PermissionError" and not _ran_as_guest(reply))
+
+
 def _common(reply: FrappeReply) -> Reading | None:
-    """What every probe reads the same way: auth loss, 404, server errors, non-JSON."""
+    """What every probe reads the same way: auth loss, 404, server errors, foreign shapes."""
     if reply.status == 401:
         return Reading(Kind.ERROR, reply, "the site rejected the credentials mid-run (401)")
-    if reply.status == 403 and _ran_as_guest(reply):
-        return Reading(Kind.ERROR, reply, "the request ran as Guest: the identity was lost")
-    if reply.status == 404:
-        return Reading(Kind.NEXT, reply, "target not found")
     if reply.status == 429:
         return Reading(Kind.ERROR, reply, "rate limited (429) after retries")
     if reply.status >= 500:
         return Reading(Kind.ERROR, reply, f"server error {reply.status} {reply.exc_type}".strip())
-    if not reply.is_json:
-        return Reading(Kind.ERROR, reply, f"unexpected non-JSON reply (HTTP {reply.status})")
+    if not isinstance(reply.body, dict):
+        what = "an empty body" if not reply.text.strip() else "a body that is not a JSON object"
+        return Reading(Kind.ERROR, reply, f"HTTP {reply.status} with {what}")
+    if reply.status >= 400 and not reply.exc_type:
+        return Reading(Kind.ERROR, reply, f"HTTP {reply.status} {UNSHAPED}")
+    if reply.status == 403 and _ran_as_guest(reply):
+        return Reading(Kind.ERROR, reply, "the request ran as Guest: the identity was lost")
+    if reply.status == 404:
+        if reply.exc_type != "DoesNotExistError":
+            return Reading(Kind.ERROR, reply, f"HTTP 404 {reply.exc_type} is not a missing "
+                           "document")
+        return Reading(Kind.NEXT, reply, "target not found")
+    if reply.status == 403 and reply.exc_type != "PermissionError":
+        return Reading(Kind.ERROR, reply, f"HTTP 403 {reply.exc_type} is not a permission "
+                       "refusal")
     return None
 
 
-def read_reading(reply: FrappeReply) -> Reading:
-    """GET of one document: 200 allowed, 403 denied."""
+def names_document(reply: FrappeReply, name: str | None, doctype: str | None) -> bool:
+    """``{"data": {"name": NAME, "doctype": DT, ...}}``: Frappe's document reply."""
+    data = reply.data
+    if not isinstance(data, dict) or not isinstance(data.get("name"), str):
+        return False
+    if name is not None and data["name"] != name:
+        return False
+    return doctype is None or data.get("doctype", doctype) == doctype
+
+
+def read_reading(reply: FrappeReply, name: str | None = None,
+                 doctype: str | None = None) -> Reading:
+    """GET of one document: 200 with that document allowed, Frappe's 403 denied."""
     common = _common(reply)
     if common:
         return common
-    if reply.status == 200 and isinstance(reply.data, dict):
+    if reply.status == 200 and names_document(reply, name, doctype):
         return Reading(Kind.ALLOW, reply)
-    if reply.status == 403:
+    if reply.status == 200:
+        return Reading(Kind.ERROR, reply, "HTTP 200 without the requested document "
+                       "(not Frappe's reply)")
+    if frappe_refusal(reply):
         return Reading(Kind.DENY, reply)
     return Reading(Kind.ERROR, reply, f"unexpected reply to a read (HTTP {reply.status})")
 
@@ -109,16 +149,24 @@ def _verb_reading(reply: FrappeReply, allowed: Callable[[FrappeReply], bool],
     common = _common(reply)
     if common:
         return common
-    if allowed(reply):
+    if reply.status >= 400 and allowed(reply):
         return Reading(Kind.ALLOW, reply)
-    if reply.status == 403:
+    if frappe_refusal(reply):
         return denied(reply) or Reading(Kind.DENY, reply)
     if reply.exc_type == "DocumentLockedError":  # raised before the permission check
         return Reading(Kind.INCONCLUSIVE, reply, "the document is locked by a background job")
     if 200 <= reply.status < 300:
-        return Reading(Kind.INCIDENT, reply, incident)
+        if _frappe_success(reply):
+            return Reading(Kind.INCIDENT, reply, incident)
+        return Reading(Kind.ERROR, reply, f"HTTP {reply.status} without Frappe's shape: the "
+                       "probe may have reached the site; check it")
     return Reading(Kind.INCONCLUSIVE, reply, f"unexpected reply to the {what} probe "
                    f"(HTTP {reply.status} {reply.exc_type})".strip())
+
+
+def _frappe_success(reply: FrappeReply) -> bool:
+    """A document reply (insert, save) or delete's ``{"data": "ok"}``."""
+    return names_document(reply, None, None) or reply.data == "ok" or reply.message == "ok"
 
 
 def _plain_denial(_reply: FrappeReply) -> Reading | None:
@@ -184,8 +232,10 @@ def lifecycle_reading(reply: FrappeReply, ok: tuple[int, ...]) -> Reading:
     if common:
         return common
     if reply.status in ok:
-        return Reading(Kind.ALLOW, reply)
-    if reply.status == 403:
+        if _frappe_success(reply):
+            return Reading(Kind.ALLOW, reply)
+        return Reading(Kind.ERROR, reply, f"HTTP {reply.status} without Frappe's shape")
+    if frappe_refusal(reply):
         return Reading(Kind.DENY, reply)
     return Reading(Kind.INCONCLUSIVE, reply, f"active lifecycle: HTTP {reply.status} "
                    f"{reply.exc_type}".strip())

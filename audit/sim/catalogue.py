@@ -17,7 +17,12 @@ from audit.sim.model import DocTypeDef, FieldDef, PermRule
 CATALOGUE = "frappe15_doctypes.json"
 
 # Frappe core DocTypes whose controller hooks the simulator models (SPEC.md §3.7).
-HOOKS = {"ToDo": "todo", "Note": "note", "User": "user"}
+HOOKS = {"ToDo": "todo", "Note": "note", "User": "user", "Event": "event", "File": "file",
+         "Contact": "contact", "Address": "address", "Communication": "communication",
+         "Dashboard Chart": "dashboard_chart", "Number Card": "number_card",
+         "Kanban Board": "kanban_board", "Prepared Report": "prepared_report",
+         "Notification Settings": "notification_settings",
+         "Workflow Action": "workflow_action"}
 
 
 @lru_cache(maxsize=1)

@@ -14,6 +14,7 @@ from audit.sim.model import DocTypeDef, Document
 from audit.sim.reply import TopLevel
 from audit.sim.rest import doc_body
 from audit.sim.serialize import as_dict
+from audit.sim.util import scrub
 from audit.sim.views import flags
 
 DOCINFO_EMPTY = ("comments", "shared", "assignment_logs", "attachment_logs", "info_logs",
@@ -93,9 +94,23 @@ def meta_doc(ctx: Ctx, meta: DocTypeDef) -> dict[str, Any]:
     return out
 
 
+def _assets(doctype: str) -> dict[str, Any]:
+    """``FormMeta.load_assets`` of a DocType without client code (perm-other-endpoints)."""
+    name = scrub(doctype)
+    out: dict[str, Any] = {key: None for key in (
+        "__js", "__css", "__list_js", "__calendar_js", "__map_js", "__linked_with",
+        "__messages", "__form_grid_templates", "__listview_template", "__tree_js",
+        "__templates")}
+    out.update({"__custom_js": f"\n\n//# sourceURL={name}__custom_js",
+                "__custom_list_js": f"\n\n//# sourceURL={name}__custom_list_js",
+                "__dashboard": {"transactions": [], "non_standard_fieldnames": {},
+                                "internal_links": {}}})
+    return out
+
+
 def getdoctype(ctx: Ctx) -> TopLevel:
     meta = meta_or_404(ctx, str(ctx.form.get("doctype") or ""))
-    docs = [meta_doc(ctx, meta)]
+    docs = [{**meta_doc(ctx, meta), **_assets(meta.name)}]
     for f in meta.fields:
         if f.fieldtype in ("Table", "Table MultiSelect"):
             child = ctx.store.meta(f.options)

@@ -17,6 +17,7 @@ from audit.sim.errors import (
     DocstatusTransitionError,
     DoesNotExistError,
     FrappePermissionError,
+    PythonError,
     TimestampMismatchError,
     UpdateAfterSubmitError,
     ValidationError,
@@ -134,9 +135,18 @@ def _fill_numbers(meta: DocTypeDef, doc: Document) -> None:
                 doc.values[f.fieldname] = 0.0
 
 
+def _controller_error(meta: DocTypeDef, message: str) -> PythonError:
+    """A controller crashing on the insert (SPEC.md §5.3: File, Prepared Report, Submission
+    Queue on a stock 15.55.1 site)."""
+    return PythonError("TypeError", f"{meta.name}: {message}",
+                       exception_line=f"TypeError: {message}")
+
+
 def insert(ctx: Ctx, doctype: str, body: dict[str, Any]) -> Document:
     """``Document.insert`` (SPEC.md §3.13)."""
     meta = meta_or_404(ctx, doctype)
+    if meta.controller_failure == "before_create_check":
+        raise _controller_error(meta, "insert() missing 2 required positional arguments")
     doc = new_document(ctx, meta, body)
     if doc.docstatus == 1:
         check_permission(ctx, doc, "submit")
@@ -146,6 +156,8 @@ def insert(ctx: Ctx, doctype: str, body: dict[str, Any]) -> Document:
         raise ctx.log.throw("Invalid docstatus")
     v.validate_links(ctx, meta, doc)
     check_permission(ctx, doc, "create")
+    if meta.controller_failure == "after_create_check":
+        raise _controller_error(meta, "expected string or bytes-like object, got 'list'")
     set_new_name(ctx, meta, doc, body)
     _name_children(ctx, meta, doc)
     _reset_higher_levels(ctx, meta, doc, None)

@@ -74,6 +74,10 @@ class DocTypeDef:
     hook: str = ""
     allow_import: bool = False
     allow_rename: bool = False
+    # a controller that fails with a Python error (500) on insert: "before_create_check"
+    # (it overrides insert(), as Submission Queue does) or "after_create_check" (its
+    # before_insert / validate chokes on the probe value, as File and Prepared Report do)
+    controller_failure: str = ""
     title_field: str = ""
     creation: str = ""
     modified: str = ""

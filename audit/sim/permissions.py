@@ -219,9 +219,8 @@ class PermissionEngine:
         if not ups:
             trace.note("User is not affected by any user permissions")
             return True
-        if self.role_permissions(user, "User Permission").get("write"):
-            trace.note("User permission bypassed because user can modify user permissions.")
-            return True
+        # Frappe 15.21 dropped the bypass for users who may write User Permission rows:
+        # 15.55.1 restricts them like everybody else.
         meta = self.meta(doc.doctype)
         strict = self.site.settings.apply_strict_user_permissions and not (meta and meta.issingle)
         if doc.doctype in ups:

@@ -37,6 +37,19 @@ def _allowed(engine: PermissionEngine, user: str, doctype: str, op: Operation,
     return ok
 
 
+def _allowed_links(engine: PermissionEngine, user: str, doctype: str) -> dict[str, str]:
+    ups = engine.user_permissions(user)
+    meta = engine.meta(doctype)
+    out = {}
+    for f in meta.fields if meta else []:
+        if f.fieldtype != "Link" or f.ignore_user_permissions or f.options not in ups:
+            continue
+        allowed = engine.allowed_docs(ups[f.options], doctype)
+        if allowed:
+            out[f.fieldname] = sorted(allowed)[0]
+    return out
+
+
 def truth(site: SiteData, engine: PermissionEngine, user: str, doctype: str,
           op: Operation) -> Outcome:
     if not applicable(site, doctype, op):
@@ -44,8 +57,11 @@ def truth(site: SiteData, engine: PermissionEngine, user: str, doctype: str,
     dt = site.doctypes[doctype]
     if op is Operation.CREATE:
         # A new document owned by the user. Hooked DocTypes (ToDo, Note, User) judge the
-        # content, which a caller chooses (a ToDo allocated to itself), so only the rules count.
-        new = None if dt.hook else Document(doctype=doctype, name="", owner=user)
+        # content, which a caller chooses (a ToDo allocated to itself), so only the rules count;
+        # so does a restricted link, which a caller fills with an allowed value (strict mode
+        # refuses it empty).
+        new = None if dt.hook else Document(doctype=doctype, name="", owner=user,
+                                            values=_allowed_links(engine, user, doctype))
         ok = engine.has_permission(user, doctype, "create", new)
         return Outcome.ALLOWED if ok else Outcome.DENIED
     docs = list(engine.documents(doctype))  # system DocTypes (User, Role, ...) included

@@ -4,7 +4,10 @@ Placeholders in requests are filled from ``sim.secrets`` and from values the liv
 issued earlier in the same transcript (session ids, OAuth codes and tokens, CSRF tokens).
 Each step's reply is compared with the recording: status, ``exc_type``, the set of top-level
 keys (ignoring ``exc``), the decoded ``_server_messages`` texts, ``_error_message``, the login
-``message`` and the names of the cookies set.
+``message``, the names of the cookies set, and the payloads themselves (``data``, ``message``,
+``docs``, ``docinfo``) wherever the recording is deterministic: timestamps are masked, live
+credentials are written back as their placeholders, and the few payloads that hold values
+generated on the recorded server (``PAYLOAD_MASKS``) are compared with those values masked.
 """
 
 from __future__ import annotations
@@ -29,6 +32,36 @@ SERVER_ACTIONS: dict[tuple[str, int], str] = {
     ("rate-limit-429", 1): "rate_limit_on",
     ("rate-limit-429", 2): "exhaust",
     ("rate-limit-429", 4): "rate_limit_off",
+}
+
+
+PAYLOAD_KEYS = ("data", "message", "docs", "docinfo")
+HASH_NAME = re.compile(r"^[0-9a-z]{10}$")
+# (transcript, step) -> keys (at any depth) whose recorded values are not deterministic or
+# not modelled, each with its reason; ALL skips the step's payloads.
+ALL = "*"
+_USER_ACTIVITY = frozenset({
+    "last_active", "last_login", "last_ip",  # set by the recorded users' own logins
+    "login_after", "login_before",  # stored as 0 by desk edits on the recorded site
+    "social_logins",  # a row named by a hash generated on the recorded site
+})
+PAYLOAD_MASKS: dict[tuple[str, int], frozenset[str]] = {
+    # the legacy DocPerm ``match`` column, always null, is not modelled
+    ("admin-introspection", 1): frozenset({"match"}),
+    # linked_doctypes comes from a Python set (its order changes per process); idx is the
+    # insertion order of the Custom DocPerm rows on the recorded site
+    ("admin-introspection", 6): frozenset({"linked_doctypes", "idx"}),
+    ("admin-introspection", 9): _USER_ACTIVITY,
+    ("admin-introspection", 10): _USER_ACTIVITY,
+    ("auth-website-user-apikey", 3): _USER_ACTIVITY,
+    # DocType meta: the simulator leaves out zero-valued meta flags no client reads; the
+    # fields and permission rows are compared through META_VIEW
+    ("perm-other-endpoints", 0): frozenset({"docs"}),
+    ("perm-other-endpoints", 1): frozenset({"docs"}),
+    # Version and Activity Log rows are the recorded site's own history
+    ("usage-evidence", 0): frozenset({ALL}),
+    ("usage-evidence", 1): frozenset({ALL}),
+    ("usage-evidence", 2): frozenset({ALL}),
 }
 
 
@@ -163,10 +196,88 @@ class Replayer:
         result = StepResult(index)
         compare(step, live, result)
         self.learn(step["response"], live)
+        self.compare_payloads(index, step, live, result)
         return result
+
+    def unbind(self, value: Any) -> Any:
+        """Live credentials and issued tokens back to their placeholders, times masked."""
+        if isinstance(value, dict):
+            return {k: self.unbind(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [self.unbind(v) for v in value]
+        if not isinstance(value, str):
+            return value
+        for placeholder, live in sorted(self.bound.items(), key=lambda kv: -len(kv[1])):
+            if live and len(live) >= 6 and live in value:
+                value = value.replace(live, placeholder)
+        return mask(value)
+
+    def compare_payloads(self, index: int, step: dict[str, Any], live: requests.Response,
+                         result: StepResult) -> None:
+        body = step["response"].get("body")
+        if not isinstance(body, dict) or not _is_json(live) or result.problems:
+            return
+        got = live.json()
+        if not isinstance(got, dict):
+            return
+        masks = PAYLOAD_MASKS.get((self.name, index), frozenset())
+        if ALL in masks:
+            return
+        if "docs" in masks and "docs" in body and "docs" in got and \
+                meta_view(body["docs"]) != meta_view(got["docs"]):
+            result.problems.append("DocType meta differs: "
+                                   + _first_difference(meta_view(body["docs"]),
+                                                       meta_view(got["docs"])))
+        for key in PAYLOAD_KEYS:
+            if key not in body or key not in got or key in masks:
+                continue
+            want = _masked(self.unbind(body[key]), masks)
+            have = _masked(self.unbind(got[key]), masks)
+            if want != have:
+                result.problems.append(f"{key} payload differs: {_first_difference(want, have)}")
 
     def run(self) -> list[StepResult]:
         return [self.run_step(i, s) for i, s in enumerate(self.transcript["steps"])]
+
+
+META_KEYS = ("fieldname", "fieldtype", "options", "reqd", "permlevel", "fetch_from",
+             "ignore_user_permissions")
+RULE_KEYS = ("role", "permlevel", "if_owner", "read", "write", "create", "delete", "submit",
+             "cancel", "select", "share")
+
+
+def meta_view(docs: Any) -> Any:
+    """What a client reads of ``getdoctype``: each DocType's fields and permission rows."""
+    if not isinstance(docs, list):
+        return docs
+    return [{"name": d.get("name"),
+             "fields": [[f.get(k) or 0 for k in META_KEYS] for f in d.get("fields") or []],
+             "permissions": [[p.get(k) or 0 for k in RULE_KEYS]
+                             for p in d.get("permissions") or []]}
+            for d in docs if isinstance(d, dict)]
+
+
+def _masked(value: Any, keys: frozenset[str]) -> Any:
+    if isinstance(value, dict):
+        return {k: _masked(v, keys) for k, v in value.items() if k not in keys}
+    if isinstance(value, list):
+        return [_masked(v, keys) for v in value]
+    return value
+
+
+def _first_difference(want: Any, have: Any, where: str = "") -> str:
+    if isinstance(want, dict) and isinstance(have, dict):
+        for key in sorted(set(want) | set(have)):
+            if want.get(key, "<absent>") != have.get(key, "<absent>"):
+                return _first_difference(want.get(key, "<absent>"), have.get(key, "<absent>"),
+                                         f"{where}.{key}")
+    if isinstance(want, list) and isinstance(have, list):
+        if len(want) != len(have):
+            return f"{where or '.'}: {len(have)} items != {len(want)} recorded"
+        for i, (w, h) in enumerate(zip(want, have, strict=True)):
+            if w != h:
+                return _first_difference(w, h, f"{where}[{i}]")
+    return f"{where or '.'}: {str(have)[:160]!r} != recorded {str(want)[:160]!r}"
 
 
 def _is_json(reply: requests.Response) -> bool:
