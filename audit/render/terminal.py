@@ -7,7 +7,8 @@ from collections.abc import Sequence
 
 from tabulate import tabulate
 
-from audit.model import Operation, Outcome, ProbeResult
+from audit.model import Operation, Outcome, ProbeResult, Severity
+from audit.results.record import RunResults
 
 # DocTypes whose rights decide who controls the site or its money.
 SENSITIVE_DOCTYPES: frozenset[str] = frozenset({
@@ -53,3 +54,20 @@ def _compact(cells: list[str]) -> str:
         grouped[doctype].append(op)
     return ", ".join(f"{d}({','.join(sorted(ops, key=order.__getitem__))})"
                      for d, ops in sorted(grouped.items()))
+
+
+_ANSI = {"critical": "1;31", "high": "31", "medium": "33", "low": "36", "info": "34"}
+
+
+def render_terminal(results: RunResults, color: bool = False) -> str:
+    """The summary of a record: counts per user, sensitive cells, findings by severity."""
+    names = [u.name for u in results.users]
+    names += sorted({r.user for r in results.probes} - set(names))
+    text = render_summary(results.probes, names)
+    counts = Counter(f.severity.value for f in results.findings)
+    parts = []
+    for sev in reversed(Severity):
+        word = f"{counts.get(sev.value, 0)} {sev.value}"
+        parts.append(f"\x1b[{_ANSI[sev.value]}m{word}\x1b[0m" if color and counts.get(sev.value)
+                     else word)
+    return f"{text}\n\nFindings: {', '.join(parts)}"
