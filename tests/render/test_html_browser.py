@@ -16,6 +16,9 @@ from tests.render import fixtures
 
 pytestmark = pytest.mark.browser
 Opener = Callable[[Path], Any]
+OPS = ("read", "write", "create", "delete", "submit", "cancel")
+GLYPH = {"allowed": "●", "denied": "○", "auth_failed": "×", "not_applicable": "·",
+         "untestable": "?", "error": "!", "skipped": "–"}
 
 
 def _pairs(results: RunResults) -> set[tuple[str, str]]:
@@ -43,15 +46,15 @@ def test_heatmap_has_one_cell_per_user_and_doctype(plain_report: tuple[RunResult
     page = open_page(path)
     assert page.page.locator("#heat td.cell").count() == len(_pairs(results))
     assert page.visible_cells() == len(_pairs(results))
-    # every cell holds six glyphs, and the first glyph row of a cell says what the record says
-    first = results.probes[0]
+    # every cell spells its six outcomes, op by op, in the legend's glyphs
     users = [u.name for u in results.users]
     doctypes = sorted({p.doctype for p in results.probes})
-    cell = page.page.locator(f"#c-{users.index(first.user)}-{doctypes.index(first.doctype)} i")
-    assert cell.count() == 6
-    glyph = {"allowed": "●", "denied": "○", "not_applicable": "·", "error": "!",
-             "untestable": "?"}[first.outcome.value]
-    assert cell.nth(0).inner_text() == glyph
+    by_cell = {(p.user, p.doctype, p.op.value): p.outcome.value for p in results.probes}
+    for user, doctype in [(users[0], doctypes[0]), (users[2], doctypes[3])]:
+        expected = "".join(GLYPH[by_cell[(user, doctype, op)]] for op in OPS)
+        text = page.page.inner_text(f"#c-{users.index(user)}-{doctypes.index(doctype)}")
+        assert text == expected
+    assert page.page.locator("#heat td.cell i.o-a").count() > 0  # allowed glyphs are coloured
 
 
 def test_filters_hide_what_they_should(plain_report: tuple[RunResults, Path],
@@ -83,7 +86,8 @@ def test_filters_hide_what_they_should(plain_report: tuple[RunResults, Path],
     # op: one glyph per cell left visible
     p.select_option("#f-module", "")
     p.select_option("#f-op", "0")
-    assert p.locator("#c-0-0 i:visible").count() == 1
+    assert len(p.inner_text("#c-0-0")) == 1
+    assert page.visible_cells() == len(_pairs(results))
     p.click("#f-reset")
     assert page.visible_cells() == len(_pairs(results))
 
@@ -124,3 +128,20 @@ def test_print_stylesheet_puts_sheets_on_new_pages(plain_report: tuple[RunResult
     assert p.evaluate("getComputedStyle(document.querySelector('#heat thead th')).position") \
         == "static"
     assert len(p.pdf()) > 10_000
+
+
+def test_a_large_matrix_is_drawn_in_steps_and_completely(tmp_path: Path,
+                                                         open_page: Opener) -> None:
+    doctypes = tuple(f"DocType {i:03d}" for i in range(400))
+    results = fixtures.build(("alice", "bob"), doctypes, findings_per_user=1)
+    page = open_page(write_html(results, tmp_path))
+    p = page.page
+    assert p.locator("#heat td.cell").count() == len(_pairs(results))
+    assert p.inner_text("#f-shown") == "400 of 400 DocTypes shown"
+    p.wait_for_function("document.body.dataset.interactiveMs !== undefined")
+    assert float(p.evaluate("document.body.dataset.interactiveMs")) > 0
+    # a filter applies to every row, also those drawn after the first screen
+    p.fill("#f-text", "DocType 39")
+    assert set(p.locator("#heat tbody tr:visible th").all_inner_texts()) == {
+        f"DocType 39{i}" for i in range(10)}
+    assert page.errors == []
