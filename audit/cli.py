@@ -106,6 +106,22 @@ def _csv_list(value: str | None) -> tuple[str, ...]:
     return tuple(part.strip() for part in value.split(",") if part.strip())
 
 
+def format_option(default: str) -> Callable[[F], F]:
+    """``--format html,csv,json,ocsf,terminal`` (results.json and probes.csv are always written)."""
+    return click.option("--format", "formats", default=default, show_default=True,
+                        help="Comma-separated report formats: html, csv, json, ocsf, terminal, "
+                             "or all (results.json and probes.csv are always written).")
+
+
+def _formats(value: str) -> tuple[Any, ...]:
+    from audit.render.formats import FormatError, parse_formats
+
+    try:
+        return parse_formats(value)
+    except FormatError as exc:
+        raise UsageError(str(exc)) from None
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="permaudit")
 @click.option("--debug", is_flag=True, help="Tracebacks and debug logs (secrets stay masked).")
@@ -162,21 +178,24 @@ def check_auth_cmd(opts: GlobalOptions, config_path: Path | None) -> None:
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 @click.option("--plan-only", is_flag=True,
               help="Run discovery, print what each cell would send, send no probe.")
+@format_option("html,csv,terminal")
 @click.pass_obj
 @handle_errors
 def run_cmd(opts: GlobalOptions, config_path: Path | None, outdir: Path | None, mode: str | None,
             users: str | None, doctypes: str | None, resume: bool, overwrite: bool,
-            fail_on: str, quiet: bool, plan_only: bool) -> None:
+            fail_on: str, quiet: bool, plan_only: bool, formats: str) -> None:
     """Probe every DocType as every configured user and write the results."""
     from audit.config.loader import load_config
     from audit.runner import RunRequest, run_audit
 
+    chosen = _formats(formats)
     config = load_config(config_path, warn=_warn)
     request = RunRequest(
         config=config, outdir=outdir, mode=mode, users=_csv_list(users),
         doctypes=_csv_list(doctypes), resume=resume, overwrite=overwrite, quiet=quiet,
         ca_bundle=opts.ca_bundle, allow_insecure=opts.allow_insecure,
         fail_on=_severity(fail_on), plan_only=plan_only,
+        formats=chosen, color=sys.stdout.isatty(),
     )
     code = run_audit(request, echo=click.echo, warn=_warn)
     sys.exit(int(code))
@@ -185,12 +204,14 @@ def run_cmd(opts: GlobalOptions, config_path: Path | None, outdir: Path | None, 
 @cli.command("report")
 @click.argument("outdir", type=click.Path(path_type=Path, file_okay=False))
 @fail_on_option
+@format_option("html,csv,terminal")
 @handle_errors
-def report_cmd(outdir: Path, fail_on: str) -> None:
+def report_cmd(outdir: Path, fail_on: str, formats: str) -> None:
     """Re-analyse and re-render a run from OUTDIR/results.json alone (no site needed)."""
     from audit.report import report
 
-    code = report(outdir, fail_on=_severity(fail_on), echo=click.echo)
+    code = report(outdir, fail_on=_severity(fail_on), echo=click.echo,
+                  formats=_formats(formats), color=sys.stdout.isatty())
     sys.exit(int(code))
 
 
@@ -199,13 +220,15 @@ def report_cmd(outdir: Path, fail_on: str) -> None:
               default=Path("reports/demo"), show_default=True)
 @click.option("--mode", type=click.Choice(["passive", "safe"]), default="safe", show_default=True)
 @click.option("--quiet", is_flag=True, help="No progress bar.")
+@format_option("all")
 @click.pass_obj
 @handle_errors
-def demo_cmd(opts: GlobalOptions, outdir: Path, mode: str, quiet: bool) -> None:
+def demo_cmd(opts: GlobalOptions, outdir: Path, mode: str, quiet: bool, formats: str) -> None:
     """Serve the bundled demo site on loopback, audit it, write the reports, stop."""
     from audit.runner import run_demo
 
-    code = run_demo(outdir=outdir, mode=mode, quiet=quiet, echo=click.echo, warn=_warn)
+    code = run_demo(outdir=outdir, mode=mode, quiet=quiet, echo=click.echo, warn=_warn,
+                    formats=_formats(formats), color=sys.stdout.isatty())
     sys.exit(int(code))
 
 

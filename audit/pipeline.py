@@ -36,6 +36,7 @@ from audit.crawl.engine import (
 from audit.crawl.inventory import DocTypeInfo, Inventory
 from audit.crawl.probes import CellProber, UserContext
 from audit.model import Mode, Operation, ProbeResult, Severity
+from audit.render.formats import Format
 from audit.results.files import private_dir, write_json_private
 from audit.results.record import RunInfo, RunResults, UserRecord
 from audit.session import AuditSession
@@ -66,6 +67,8 @@ class RunRequest:
     allow_insecure: bool = False
     fail_on: Severity | None = Severity.HIGH  # None: never
     plan_only: bool = False  # discovery and surveys run; each cell's plan is printed
+    formats: tuple[Format, ...] = ()  # report formats; () = --format's default
+    color: bool = False  # the terminal summary may use colour (stdout is a terminal)
 
 
 def stamp() -> str:

@@ -12,7 +12,8 @@ from pathlib import Path
 
 from audit.analysis import AnalysisOptions, analyse, fails
 from audit.model import Severity
-from audit.render.terminal import render_summary
+from audit.render import DEFAULT_FORMATS, Format, parse_formats, render_all
+from audit.render.terminal import render_terminal
 from audit.results.record import RunResults
 from audit.status import ExitCode
 
@@ -21,12 +22,18 @@ RESULTS_FILE = "results.json"
 
 def render_run(record: RunResults) -> str:
     """The terminal summary of a record: the same for ``run`` and ``report``."""
-    names = [u.name for u in record.users]
-    lines = [render_summary(record.probes, names)]
-    if record.findings:
-        lines += ["", f"Findings ({len(record.findings)}):"]
-        lines += [f"  {f.severity.value:<8} {f.rule:<16} {f.detail}" for f in record.findings]
-    return "\n".join(lines)
+    return render_terminal(record)
+
+
+def render_formats(record: RunResults, outdir: Path, formats: tuple[Format, ...], color: bool,
+                   echo: Callable[[str], None]) -> None:
+    """Write the chosen formats (results.json and probes.csv are already there); print the
+    terminal summary when chosen, then the files written."""
+    rendered = render_all(record, outdir, formats or parse_formats(DEFAULT_FORMATS),
+                          color=color, record_written=True)
+    if rendered.text:
+        echo(rendered.text)
+    echo(f"\nWritten to {outdir}/ ({', '.join(p.name for p in rendered.files)})")
 
 
 def load(outdir: Path) -> RunResults:
@@ -39,7 +46,8 @@ def reanalyse(record: RunResults, options: AnalysisOptions) -> RunResults:
     return analyse(replace(record, findings=(), analysis={}), options)
 
 
-def report(outdir: Path, fail_on: Severity | None, echo: Callable[[str], None]) -> ExitCode:
+def report(outdir: Path, fail_on: Severity | None, echo: Callable[[str], None],
+           formats: tuple[Format, ...] = (), color: bool = False) -> ExitCode:
     record = reanalyse(load(outdir), AnalysisOptions(fail_on=fail_on))
-    echo(render_run(record))
+    render_formats(record, outdir, formats, color, echo)
     return ExitCode.FINDINGS if fails(record.findings, fail_on) else ExitCode.OK

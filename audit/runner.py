@@ -25,7 +25,8 @@ from audit.pipeline import (
     run_pipeline,
     select_users,
 )
-from audit.report import render_run
+from audit.render import Format
+from audit.report import render_formats, render_run
 from audit.results.files import write_probes_csv
 from audit.results.record import RunResults, SchemaError
 from audit.session import AuditSession
@@ -125,12 +126,12 @@ def run_audit(request: RunRequest, echo: Echo, warn: Echo) -> ExitCode:
         warn(f"no configured user could authenticate (the causes are above; {outdir} "
              "holds them)")
         return ExitCode.UNREACHABLE
-    echo(render_run(record))
-    echo(f"\nWritten to {outdir}/ ({PROBES_FILE}, {RESULTS_FILE})")
+    render_formats(record, outdir, request.formats, request.color, echo)
     return ExitCode.FINDINGS if fails(record.findings, request.fail_on) else ExitCode.OK
 
 
-def run_demo(outdir: Path, mode: str, quiet: bool, echo: Echo, warn: Echo) -> ExitCode:
+def run_demo(outdir: Path, mode: str, quiet: bool, echo: Echo, warn: Echo,
+             formats: tuple[Format, ...] = tuple(Format), color: bool = False) -> ExitCode:
     """Serve the demo fixture on a free loopback port, audit it with the bundled config."""
     from importlib import resources
 
@@ -145,5 +146,9 @@ def run_demo(outdir: Path, mode: str, quiet: bool, echo: Echo, warn: Echo) -> Ex
         config = replace(config, site=replace(config.site, host=sim.host))
         echo(f"Demo site {sim.host} served at {sim.url}")
         request = RunRequest(config=config, outdir=outdir, mode=mode, quiet=quiet,
-                             overwrite=True)  # the demo is regenerated
-        return run_audit(request, echo, warn)
+                             overwrite=True,  # the demo is regenerated
+                             formats=formats, color=color)
+        code = run_audit(request, echo, warn)
+    if Format.HTML in formats and (outdir / "report.html").exists():
+        echo(f"Report: {(outdir / 'report.html').resolve()}")
+    return code

@@ -101,20 +101,25 @@ def parse_formats(value: str) -> tuple[Format, ...]:
 
 
 def render_all(results: RunResults, outdir: Path, formats: Iterable[Format],
-               color: bool = False) -> Rendered:
-    """Write every chosen format to ``outdir`` (results.json and probes.csv always)."""
+               color: bool = False, record_written: bool = False) -> Rendered:
+    """Write every chosen format to ``outdir``; results.json and probes.csv always, unless
+    ``record_written`` says the caller wrote them already (then json rewrites only if chosen)."""
     private_dir(outdir)
     chosen = list(dict.fromkeys(formats))
     files: list[Path] = []
     texts: list[str] = []
-    if Format.JSON not in chosen:
-        chosen.insert(0, Format.JSON)
-    if Format.CSV not in chosen:
-        write_probes_csv(outdir / "probes.csv", results.probes)
-        files.append(outdir / "probes.csv")
+    if record_written:
+        files += [p for p in (outdir / "results.json", outdir / "probes.csv")
+                  if Format.JSON not in chosen and p.exists()]
+    else:
+        if Format.JSON not in chosen:
+            chosen.insert(0, Format.JSON)
+        if Format.CSV not in chosen:
+            write_probes_csv(outdir / "probes.csv", results.probes)
+            files.append(outdir / "probes.csv")
     for fmt in chosen:
         out = fmt.renderer().render(results, outdir, color)
-        files += out.files
+        files += [p for p in out.files if p not in files]
         if out.text:
             texts.append(out.text)
     return Rendered(files=tuple(files), text="\n".join(texts))

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 from tabulate import tabulate
 
-from audit.model import Operation, Outcome, ProbeResult, Severity
+from audit.model import Operation, Outcome, ProbeResult
 from audit.results.record import RunResults
 
 # DocTypes whose rights decide who controls the site or its money.
@@ -60,14 +60,14 @@ _ANSI = {"critical": "1;31", "high": "31", "medium": "33", "low": "36", "info": 
 
 
 def render_terminal(results: RunResults, color: bool = False) -> str:
-    """The summary of a record: counts per user, sensitive cells, findings by severity."""
+    """The summary of a record: counts per user, the allowed cells that matter, findings."""
     names = [u.name for u in results.users]
-    names += sorted({r.user for r in results.probes} - set(names))
-    text = render_summary(results.probes, names)
-    counts = Counter(f.severity.value for f in results.findings)
-    parts = []
-    for sev in reversed(Severity):
-        word = f"{counts.get(sev.value, 0)} {sev.value}"
-        parts.append(f"\x1b[{_ANSI[sev.value]}m{word}\x1b[0m" if color and counts.get(sev.value)
-                     else word)
-    return f"{text}\n\nFindings: {', '.join(parts)}"
+    lines = [render_summary(results.probes, names)]
+    if results.findings:
+        lines += ["", f"Findings ({len(results.findings)}):"]
+        for f in results.findings:
+            word = f"{f.severity.value:<8}"
+            if color:
+                word = f"\x1b[{_ANSI[f.severity.value]}m{word}\x1b[0m"
+            lines.append(f"  {word} {f.rule:<16} {f.detail}")
+    return "\n".join(lines)

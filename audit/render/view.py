@@ -16,8 +16,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from audit.analysis.interface import cell_key
+from audit.explain.hints import Hint, hint_for
 from audit.model import Finding, Operation, Outcome, ProbeResult, Severity
-from audit.render.hints import HintLine, hint_line
 from audit.render.terminal import SENSITIVE_DOCTYPES
 from audit.results.record import RunResults, UserRecord
 
@@ -117,7 +117,7 @@ class SheetView:
 class HintGroup:
     status: int
     exc_type: str
-    hint: HintLine | None
+    hint: Hint | None
     count: int
     users: tuple[str, ...]
     examples: tuple[tuple[str, str, str, str], ...]  # user, doctype, op, message
@@ -312,22 +312,22 @@ def _sheets(results: RunResults, sensitive: frozenset[str]) -> tuple[SheetView, 
 def _hint_groups(results: RunResults) -> tuple[HintGroup, ...]:
     """Every 401 / 403 / 429 the run saw (rows and their attempts), grouped by its hint."""
     groups: dict[tuple[int, str, str], list[tuple[str, str, str, str]]] = defaultdict(list)
-    hints: dict[tuple[int, str, str], HintLine | None] = {}
+    hints: dict[tuple[int, str, str], Hint | None] = {}
     for row in results.probes:
         seen: list[tuple[int | None, str, str]] = [(row.http_status, row.exc_type, row.message)]
         seen += [(a.http_status, a.exc_type, a.message) for a in row.attempts]
         for status, exc_type, message in dict.fromkeys(seen):
             if status not in HINT_STATUSES or status is None:
                 continue
-            hint = hint_line(status, exc_type, message)
-            key = (status, exc_type, hint.title if hint else "")
+            hint = hint_for(status, exc_type, message)
+            key = (status, exc_type, hint.cause if hint else "")
             hints.setdefault(key, hint)
             groups[key].append((clean(row.user), clean(row.doctype), row.op.value,
                                 clean(message)[:300]))
     for user in results.users:  # users that never got a cell row of their own reply
         if user.auth_failure and not any(k[0] == 401 for k in groups):
             key = (401, "AuthenticationError", "")
-            hints.setdefault(key, hint_line(401, "AuthenticationError", user.auth_failure))
+            hints.setdefault(key, hint_for(401, "AuthenticationError", user.auth_failure))
             groups[key].append((clean(user.name), "", "", clean(user.auth_failure)))
     out = []
     for key, examples in sorted(groups.items(), key=lambda kv: (kv[0][0], -len(kv[1]))):

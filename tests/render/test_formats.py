@@ -38,7 +38,7 @@ def test_results_json_and_probes_csv_are_always_written(tmp_path: Path) -> None:
     out = render_all(results, tmp_path / "out", [Format.TERMINAL])
     names = {p.name for p in out.files}
     assert names == {"results.json", "probes.csv"}
-    assert "Findings:" in out.text
+    assert "Findings (6):" in out.text
     assert stat.S_IMODE((tmp_path / "out").stat().st_mode) == 0o700
     again = RunResults.load(tmp_path / "out" / "results.json")
     assert again.findings == results.findings and again.probes == results.probes
@@ -89,7 +89,7 @@ def test_ocsf_detection_findings(tmp_path: Path) -> None:
 def test_terminal_colour_only_when_asked() -> None:
     results = fixtures.plain()
     assert "\x1b[" not in render_terminal(results, color=False)
-    assert "\x1b[31m" in render_terminal(results, color=True)
+    assert "\x1b[31mhigh" in render_terminal(results, color=True)
 
 
 def test_cli_refuses_an_unknown_format(tmp_path: Path) -> None:
@@ -110,3 +110,23 @@ def test_demo_writes_every_format_and_prints_the_report_path(tmp_path: Path) -> 
     assert f"Report: {(out / 'report.html').resolve()}" in done.output
     assert "\x1b[" not in done.output  # not a terminal: no colour
     assert os.path.getsize(out / "report.html") < 5_000_000
+
+
+def test_record_written_by_the_caller_is_not_rewritten(tmp_path: Path) -> None:
+    results = fixtures.plain()
+    out = render_all(results, tmp_path, [Format.HTML], record_written=True)
+    assert [p.name for p in out.files] == ["report.html"]
+    assert not (tmp_path / "results.json").exists()
+
+
+def test_report_renders_from_results_json_alone(tmp_path: Path) -> None:
+    results = fixtures.plain()
+    results.write(tmp_path / "results.json")
+    before = (tmp_path / "results.json").read_bytes()
+    done = CliRunner().invoke(cli, ["report", str(tmp_path), "--format", "html,ocsf",
+                                    "--fail-on", "never"], catch_exceptions=False)
+    assert done.exit_code == 0, done.output
+    assert (tmp_path / "report.html").stat().st_size > 0
+    assert json.loads((tmp_path / "findings.ocsf.json").read_text("utf-8"))
+    assert (tmp_path / "results.json").read_bytes() == before  # the record is not rewritten
+    assert "report.html" in done.output and "findings.ocsf.json" in done.output
