@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 CHROMIUM ?= /usr/bin/chromium
 
-.PHONY: demo test lint bench clean browser wheel
+.PHONY: demo test lint bench clean browser wheel screenshot
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -34,6 +34,10 @@ test: $(STAMP) browser lint
 
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks
+
+# the README's pictures of the demo report, taken in headless chromium
+screenshot: $(STAMP) browser
+	$(BIN)/python tests/tools/screenshot.py --out docs
 
 wheel: $(STAMP)
 	$(BIN)/python -m pip wheel --quiet --no-deps -w dist .

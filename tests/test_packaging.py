@@ -37,7 +37,9 @@ def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_wheel_contents(wheel: Path) -> None:
     names = set(zipfile.ZipFile(wheel).namelist())
     for required in ("audit/cli.py", "audit/data/demo.toml", "audit/data/standard_doctypes.json",
-                     "audit/sim/data/frappe15_doctypes.json", "audit/templates/__init__.py"):
+                     "audit/sim/data/frappe15_doctypes.json", "audit/templates/__init__.py",
+                     "audit/templates/report.html.j2", "audit/templates/report.css",
+                     "audit/templates/report.js"):
         assert required in names, required
     assert not any(n.startswith(("tests/", "reports/")) for n in names)
     entry = next(n for n in names if n.endswith("entry_points.txt"))
@@ -69,4 +71,6 @@ def test_installed_wheel_runs_the_demo(wheel: Path, tmp_path: Path) -> None:
     data = json.loads((work / "out" / "results.json").read_text("utf-8"))
     assert data["probes"] and data["run"]["complete"] is True
     assert (work / "out" / "probes.csv").stat().st_size > 0
+    page = (work / "out" / "report.html").read_text("utf-8")  # rendered from shipped templates
+    assert "Content-Security-Policy" in page and 'id="matrix-data"' in page
     assert "allowed" in done.stdout
