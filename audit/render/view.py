@@ -115,7 +115,7 @@ class SheetView:
 
 @dataclass(frozen=True)
 class HintGroup:
-    status: int
+    status: int | None  # None: users that could not authenticate (the login reply is not kept)
     exc_type: str
     hint: Hint | None
     count: int
@@ -311,8 +311,9 @@ def _sheets(results: RunResults, sensitive: frozenset[str]) -> tuple[SheetView, 
 
 def _hint_groups(results: RunResults) -> tuple[HintGroup, ...]:
     """Every 401 / 403 / 429 the run saw (rows and their attempts), grouped by its hint."""
-    groups: dict[tuple[int, str, str], list[tuple[str, str, str, str]]] = defaultdict(list)
-    hints: dict[tuple[int, str, str], Hint | None] = {}
+    groups: dict[tuple[int | None, str, str], list[tuple[str, str, str, str]]] = defaultdict(
+        list)
+    hints: dict[tuple[int | None, str, str], Hint | None] = {}
     for row in results.probes:
         seen: list[tuple[int | None, str, str]] = [(row.http_status, row.exc_type, row.message)]
         seen += [(a.http_status, a.exc_type, a.message) for a in row.attempts]
@@ -324,13 +325,13 @@ def _hint_groups(results: RunResults) -> tuple[HintGroup, ...]:
             hints.setdefault(key, hint)
             groups[key].append((clean(row.user), clean(row.doctype), row.op.value,
                                 clean(message)[:300]))
-    for user in results.users:  # users that never got a cell row of their own reply
-        if user.auth_failure and not any(k[0] == 401 for k in groups):
-            key = (401, "AuthenticationError", "")
-            hints.setdefault(key, hint_for(401, "AuthenticationError", user.auth_failure))
+    for user in results.users:  # their cells sent nothing: the classified cause is the record
+        if user.auth_failure:
+            key = (None, "", "")
+            hints.setdefault(key, None)
             groups[key].append((clean(user.name), "", "", clean(user.auth_failure)))
     out = []
-    for key, examples in sorted(groups.items(), key=lambda kv: (kv[0][0], -len(kv[1]))):
+    for key, examples in sorted(groups.items(), key=lambda kv: (kv[0][0] or 0, -len(kv[1]))):
         out.append(HintGroup(status=key[0], exc_type=clean(key[1]), hint=hints[key],
                              count=len(examples), users=tuple(sorted({e[0] for e in examples})),
                              examples=tuple(examples[:EXAMPLES_PER_GROUP])))
