@@ -14,7 +14,7 @@ import hashlib
 from importlib import resources
 from pathlib import Path
 
-from jinja2 import BaseLoader, Environment, StrictUndefined, TemplateNotFound
+from jinja2 import Environment, PackageLoader, StrictUndefined
 from markupsafe import Markup
 
 from audit import __version__
@@ -24,16 +24,6 @@ from audit.results.record import RunResults
 
 TEMPLATE = "report.html.j2"
 REPORT_FILE = "report.html"
-
-
-class _PackageLoader(BaseLoader):
-    """Templates read from the installed ``audit.templates`` package (wheel or source tree)."""
-
-    def get_source(self, environment: Environment, template: str) -> tuple[str, str, None]:
-        path = resources.files("audit.templates").joinpath(template)
-        if not path.is_file():
-            raise TemplateNotFound(template)
-        return path.read_text(encoding="utf-8"), template, None
 
 
 def _asset(name: str) -> str:
@@ -49,8 +39,9 @@ def _finalize(value: object) -> object:
 
 
 def environment() -> Environment:
-    env = Environment(loader=_PackageLoader(), autoescape=True, undefined=StrictUndefined,
-                      finalize=_finalize, trim_blocks=True, lstrip_blocks=True)
+    env = Environment(loader=PackageLoader("audit.templates", "."), autoescape=True,
+                      undefined=StrictUndefined, finalize=_finalize, trim_blocks=True,
+                      lstrip_blocks=True)
     env.globals["yesno"] = _yesno
     return env
 

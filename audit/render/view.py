@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from audit.analysis.interface import cell_key
@@ -138,7 +138,6 @@ class ReportView:
     matrix: Mapping[str, Any]  # the heatmap's compact JSON
     modules: tuple[str, ...]
     cells_probed: int
-    extra: Mapping[str, Any] = field(default_factory=dict)
 
 
 def _summary(results: RunResults) -> Mapping[str, Any]:
@@ -321,7 +320,7 @@ def _hint_groups(results: RunResults) -> tuple[HintGroup, ...]:
             if status not in HINT_STATUSES or status is None:
                 continue
             hint = hint_for(status, exc_type, message)
-            key = (status, exc_type, hint.cause if hint else "")
+            key: tuple[int | None, str, str] = (status, exc_type, hint.cause if hint else "")
             hints.setdefault(key, hint)
             groups[key].append((clean(row.user), clean(row.doctype), row.op.value,
                                 clean(message)[:300]))
@@ -331,8 +330,8 @@ def _hint_groups(results: RunResults) -> tuple[HintGroup, ...]:
             hints.setdefault(key, None)
             groups[key].append((clean(user.name), "", "", clean(user.auth_failure)))
     out = []
-    for key, examples in sorted(groups.items(), key=lambda kv: (kv[0][0] or 0, -len(kv[1]))):
-        out.append(HintGroup(status=key[0], exc_type=clean(key[1]), hint=hints[key],
+    for group, examples in sorted(groups.items(), key=lambda kv: (kv[0][0] or 0, -len(kv[1]))):
+        out.append(HintGroup(status=group[0], exc_type=clean(group[1]), hint=hints[group],
                              count=len(examples), users=tuple(sorted({e[0] for e in examples})),
                              examples=tuple(examples[:EXAMPLES_PER_GROUP])))
     return tuple(out)
