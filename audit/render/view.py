@@ -250,6 +250,20 @@ def _finding_views(results: RunResults, matrix: _Matrix) -> tuple[FindingView, .
     return tuple(views)
 
 
+def _compact_or_none(cells: tuple[str, ...] | None) -> tuple[str, ...] | None:
+    return None if cells is None else compact_cells(cells)
+
+
+def _changes(changes: tuple[str, ...] | None) -> tuple[str, ...] | None:
+    """'+u|Customer|read', '-u|Item|write' -> ('gained Customer (read)', 'lost Item (write)')."""
+    if changes is None:
+        return None
+    gained = compact_cells(c[1:] for c in changes if c.startswith("+"))
+    lost = compact_cells(c[1:] for c in changes if c.startswith("-"))
+    other = tuple(c for c in changes if not c.startswith(("+", "-")))
+    return (*(f"gained {c}" for c in gained), *(f"lost {c}" for c in lost), *other)
+
+
 def _need(record: UserRecord, by_cell: Mapping[str, ProbeResult]) -> tuple[NeedLine, ...] | None:
     if record.expect is None:
         return None
@@ -299,10 +313,10 @@ def _sheets(results: RunResults, sensitive: frozenset[str]) -> tuple[SheetView, 
             beyond_need=compact_cells(beyond if beyond is not None
                                       else _beyond_need(record, rows) or ())
             if record.expect is not None or beyond is not None else None,
-            unused=_strings(summary.get("unused")),
+            unused=_compact_or_none(_strings(summary.get("unused"))),
             minimal_roles=_strings(summary.get("minimal_roles")),
             minimal_removes=compact_cells(_strings(summary.get("minimal_roles_removes")) or ()),
-            changes=_strings(summary.get("changes")),
+            changes=_changes(_strings(summary.get("changes"))),
             findings=tuple(findings.get(record.name, ())),
         ))
     return tuple(sheets)
