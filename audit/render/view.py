@@ -120,7 +120,7 @@ class HintGroup:
     hint: Hint | None
     count: int
     users: tuple[str, ...]
-    examples: tuple[tuple[str, str, str, str], ...]  # user, doctype, op, message
+    examples: tuple[tuple[str, str, str, str, str], ...]  # user, doctype, op, document, message
 
 
 @dataclass(frozen=True)
@@ -324,25 +324,26 @@ def _sheets(results: RunResults, sensitive: frozenset[str]) -> tuple[SheetView, 
 
 def _hint_groups(results: RunResults) -> tuple[HintGroup, ...]:
     """Every 401 / 403 / 429 the run saw (rows and their attempts), grouped by its hint."""
-    groups: dict[tuple[int | None, str, str], list[tuple[str, str, str, str]]] = defaultdict(
-        list)
+    groups: dict[tuple[int | None, str, str], list[tuple[str, str, str, str, str]]] = (
+        defaultdict(list))
     hints: dict[tuple[int | None, str, str], Hint | None] = {}
     for row in results.probes:
-        seen: list[tuple[int | None, str, str]] = [(row.http_status, row.exc_type, row.message)]
-        seen += [(a.http_status, a.exc_type, a.message) for a in row.attempts]
-        for status, exc_type, message in dict.fromkeys(seen):
+        seen: list[tuple[int | None, str, str, str]] = [
+            (row.http_status, row.exc_type, row.message, row.target)]
+        seen += [(a.http_status, a.exc_type, a.message, a.target) for a in row.attempts]
+        for status, exc_type, message, target in dict.fromkeys(seen):
             if status not in HINT_STATUSES or status is None:
                 continue
             hint = hint_for(status, exc_type, message)
             key: tuple[int | None, str, str] = (status, exc_type, hint.cause if hint else "")
             hints.setdefault(key, hint)
             groups[key].append((clean(row.user), clean(row.doctype), row.op.value,
-                                clean(message)[:300]))
+                                clean(target)[:200], clean(message)[:300]))
     for user in results.users:  # their cells sent nothing: the classified cause is the record
         if user.auth_failure:
             key = (None, "", "")
             hints.setdefault(key, None)
-            groups[key].append((clean(user.name), "", "", clean(user.auth_failure)))
+            groups[key].append((clean(user.name), "", "", "", clean(user.auth_failure)))
     out = []
     for group, examples in sorted(groups.items(), key=lambda kv: (kv[0][0] or 0, -len(kv[1]))):
         out.append(HintGroup(status=group[0], exc_type=clean(group[1]), hint=hints[group],

@@ -28,7 +28,7 @@ HOSTILE_DOCTYPES = (
 )
 HOSTILE_USERS = ("<svg onload=alert(4)>", "=cmd|' /C calc'!A0", "U" + LONG, "plain")
 HOSTILE_ROLE = "<b onmouseover=alert(5)>Role</b>"
-HOSTILE_TARGET = '"><iframe src="javascript:alert(6)">'
+HOSTILE_TARGET = '=1+1"><iframe src="javascript:alert(6)">'
 HOSTILE_MESSAGE = "<script>alert(7)</script> =HYPERLINK(\"x\") \x00\x1b"
 HOSTILE_MODULE = "<details open ontoggle=alert(8)>"
 SENSITIVE = ("User", "Role")

@@ -48,12 +48,14 @@ def test_no_hostile_script_runs(hostile_dir: tuple[RunResults, Path], open_page:
     found = _probe_page(page)
     assert page.dialogs == [], page.dialogs
     assert page.errors == []
+    assert [m for m in page.console if m[0] == "error"] == []  # not even a blocked attempt
     assert found == {"injected": 0, "scripts": 2, "handlers": 0, "pwned": False}
     assert all(url.startswith("file://") for url in page.requests), page.requests
     # the names are there, as text
     text = page.page.inner_text("body")
     assert "<img src=x onerror=alert(1)>" in text
     assert '"><script>alert(2)</script>' in text
+    assert fixtures.HOSTILE_TARGET in text  # a document name, in the 403 section
     assert page.page.locator("#heat td.cell").count() == len(
         {(p.user, p.doctype) for p in results.probes})
 

@@ -29,7 +29,8 @@ def test_every_401_403_429_is_grouped_under_its_hint() -> None:
     assert groups[(429, "")].hint is not None and groups[(429, "")].hint.cause == "rate-limit"
     assert groups[(401, "AuthenticationError")].examples[0][:2] == ("alice", "Zeta")
     failed = groups[(None, "")]
-    assert failed.users == ("bob",) and "refused" in failed.examples[0][3]
+    assert failed.users == ("bob",) and "refused" in failed.examples[0][4]
+    assert denied.examples[0][3] == "DOC-0001"  # the document the reply was about
     page = render_html(results)
     assert "Could not authenticate" in page and "HTTP 429" in page
 
