@@ -36,7 +36,7 @@ from audit.crawl.engine import (
 from audit.crawl.inventory import DocTypeInfo, Inventory
 from audit.crawl.probes import CellProber, UserContext
 from audit.model import Mode, Operation, ProbeResult, Severity
-from audit.render.formats import Format
+from audit.render.formats import REPORT_FILES, Format
 from audit.results.files import private_dir, write_json_private
 from audit.results.record import RunInfo, RunResults, UserRecord
 from audit.session import AuditSession
@@ -167,7 +167,7 @@ class _Run:
         self.begun = True
         private_dir(self.outdir)
         if self.request.overwrite:  # the probe-document ledger stays: it lists what to remove
-            for name in RUN_FILES:
+            for name in (*RUN_FILES, *REPORT_FILES):  # no report of the old run stays
                 (self.outdir / name).unlink(missing_ok=True)
         if not self.request.resume:  # a resumed run keeps its checkpoint as it is
             self.checkpoint.begin(run_header(self.request))

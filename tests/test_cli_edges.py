@@ -110,7 +110,8 @@ def done_run(config: Callable[..., Path], env: dict[str, str], tmp_path: Path) -
     assert result.exit_code == 0, result.stderr
     assert {p.name: oct(p.stat().st_mode & 0o777) for p in out.iterdir()} == {
         name: "0o600" for name in ("checkpoint.jsonl", "discovery.json", "probes.csv",
-                                   "results.json")}
+                                   "results.json", "report.html", "matrix.csv",
+                                   "findings.csv")}
     return out
 
 

@@ -15,6 +15,8 @@ from audit.results.files import private_dir, write_probes_csv
 from audit.results.record import RunResults
 
 DEFAULT_FORMATS = "html,csv,terminal"
+# what the formats write beside results.json and probes.csv (a replaced run drops them too)
+REPORT_FILES = ("report.html", "matrix.csv", "findings.csv", "findings.ocsf.json")
 
 
 @dataclass(frozen=True)

@@ -110,6 +110,12 @@ def test_demo_writes_every_format_and_prints_the_report_path(tmp_path: Path) -> 
     assert f"Report: {(out / 'report.html').resolve()}" in done.output
     assert "\x1b[" not in done.output  # not a terminal: no colour
     assert os.path.getsize(out / "report.html") < 5_000_000
+    # the demo replaces its run: a report the new run does not write is not left behind
+    again = CliRunner().invoke(cli, ["demo", "-o", str(out), "--quiet", "--format", "terminal"],
+                               catch_exceptions=False)
+    assert again.exit_code == 0, again.output
+    assert not (out / "report.html").exists() and not (out / "findings.ocsf.json").exists()
+    assert "Report:" not in again.output
 
 
 def test_record_written_by_the_caller_is_not_rewritten(tmp_path: Path) -> None:
