@@ -16,8 +16,10 @@ import pytest
 
 
 def _start(args: list[str]) -> tuple[subprocess.Popen[str], str, str]:
+    # a suite started in the background inherits SIGINT ignored: the child must see Ctrl-C
     proc = subprocess.Popen([sys.executable, "-m", "audit", "sim", *args], text=True,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     assert proc.stdout is not None
     url = host = ""
     deadline = time.monotonic() + 60

@@ -19,9 +19,15 @@ COMPARED = ("user", "doctype", "op", "outcome", "method", "http_status", "exc_ty
             "limits")
 
 
+def _default_sigint() -> None:
+    # a suite started in the background inherits SIGINT ignored: the child must see Ctrl-C
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def _cli(args: list[str], env: dict[str, str]) -> subprocess.Popen[str]:
     return subprocess.Popen([sys.executable, "-m", "audit", *args], env=env, text=True,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            preexec_fn=_default_sigint)
 
 
 def _probe_lines(outdir: Path) -> list[dict]:
