@@ -1,9 +1,12 @@
 from __future__ import annotations
 
 import base64
+import html
+import json
 import logging
 import pickle
-from urllib.parse import quote
+import re
+from urllib.parse import quote, quote_plus
 
 import pytest
 
@@ -89,9 +92,43 @@ def test_mask_prefers_longest_match() -> None:
 
 def test_mask_leaves_longer_words_alone() -> None:
     assert mask("api_secret: secret", ["secret"]) == f"api_secret: {MASK}"
-    assert mask("xsecret secretx secret.", ["secret"]) == f"xsecret secretx {MASK}."
+    assert mask("xsecret secretx: secret.", ["secret"]) == f"xsecret secretx: {MASK}."
     assert mask("sid=ab+/cd=;", ["ab+/cd="]) == f"sid={MASK};"
     assert mask('"tok3n"', ["tok3n"]) == f'"{MASK}"'
+
+
+TRICKY = 'p4ss"w\\rd</x>&y é'
+
+
+@pytest.mark.parametrize(("label", "form"), [
+    ("raw", TRICKY),
+    ("url upper", quote(TRICKY, safe="")),
+    ("url lower", re.sub(r"%[0-9A-F]{2}", lambda m: m.group(0).lower(), quote(TRICKY, safe=""))),
+    ("url plus", quote_plus(TRICKY, safe="")),
+    ("base64", base64.b64encode(TRICKY.encode()).decode()),
+    ("json", json.dumps(TRICKY)[1:-1]),
+    ("json unicode", json.dumps(TRICKY, ensure_ascii=False)[1:-1]),
+    ("html", html.escape(TRICKY)),
+    ("html no quotes", html.escape(TRICKY, quote=False)),
+])
+def test_mask_covers_every_encoding_a_reply_can_carry(label: str, form: str) -> None:
+    reg = SecretRegistry()
+    reg.register(TRICKY)
+    out = reg.mask(f"echo [{form}] end")
+    assert out == f"echo [{MASK}] end", label
+
+
+def test_mask_takes_whole_secrets_only() -> None:
+    """A password that is a plain word stays readable inside a sentence; as a value it goes."""
+    reg = SecretRegistry()
+    reg.register("wrong")
+    assert reg.mask("wrong password") == "wrong password"
+    assert reg.mask("Invalid login: the password is wrong today") == (
+        "Invalid login: the password is wrong today")
+    assert reg.mask("wrongly") == "wrongly"
+    assert reg.mask('{"usr": "a@b.c", "pwd": "wrong"}') == '{"usr": "a@b.c", "pwd": "***"}'
+    assert reg.mask("usr=a%40b.c&pwd=wrong") == "usr=a%40b.c&pwd=***"
+    assert reg.mask("wrong") == MASK
 
 
 def test_registry_ignores_very_short_values() -> None:

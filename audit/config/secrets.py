@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import base64
 import hmac
+import html
+import json as jsonlib
 import logging
 import re
 import threading
@@ -88,19 +90,46 @@ def _b64_forms(raw: str) -> set[str]:
     return {std, std.rstrip("="), url, url.rstrip("=")}
 
 
+_HEX_ESCAPE = re.compile(r"%[0-9A-F]{2}")
+
+
+def _url_forms(value: str) -> set[str]:
+    """Percent-encoded, with upper- and lower-case hex digits (both are valid on the wire)."""
+    upper = {quote(value, safe=""), quote_plus(value, safe="")}
+    lower = {_HEX_ESCAPE.sub(lambda m: m.group(0).lower(), u) for u in upper}
+    return upper | lower
+
+
+def _text_forms(value: str) -> set[str]:
+    """How a value reads inside JSON (escaped quotes, backslashes, non-ASCII) or HTML."""
+    json_forms = {jsonlib.dumps(value)[1:-1], jsonlib.dumps(value, ensure_ascii=False)[1:-1]}
+    html_forms = {html.escape(value), html.escape(value, quote=False),
+                  value.replace("'", "&#x27;").replace('"', "&quot;")}
+    return json_forms | html_forms | {h.replace("&#x27;", "&#39;") for h in html_forms}
+
+
 def _forms(value: str) -> set[str]:
-    """The text forms one value takes on the wire: raw, URL-encoded, base64."""
-    return {value, quote(value, safe=""), quote_plus(value, safe="")} | _b64_forms(value)
+    """The text forms one value takes on the wire and in replies: raw, URL-encoded (either
+    hex case), base64, JSON-escaped, HTML-escaped."""
+    return {value} | _url_forms(value) | _b64_forms(value) | _text_forms(value)
+
+
+_WORDLIKE = re.compile(r"[A-Za-z]+")
 
 
 def _bounded(form: str) -> str:
-    """A pattern for ``form`` that does not match inside a longer word.
+    """A pattern for ``form`` that matches the whole secret only, never part of a word.
 
     ``secret`` must not turn ``api_secret`` into ``api_***``: a secret travels as a
     whole token (after ``:``, ``=``, a space, a quote), never glued to other letters.
+    A secret that is a plain word (a password ``wrong``) is also left alone where it
+    reads as part of a sentence (``wrong password``): joined by one space to another word.
     """
     head = r"(?<!\w)" if re.match(r"\w", form[0]) else ""
     tail = r"(?!\w)" if re.match(r"\w", form[-1]) else ""
+    if _WORDLIKE.fullmatch(form):  # ... but after a scheme word it is a credential
+        head += r"(?:(?<=token )|(?<=Bearer )|(?<=Basic )|(?<![A-Za-z] ))"
+        tail += r"(?! [A-Za-z])"
     return f"{head}{re.escape(form)}{tail}"
 
 
@@ -132,7 +161,7 @@ def mask(text: str, secrets: Iterable[Secret | str]) -> str:
 class SecretRegistry:
     """The secrets one process knows; every logger and renderer masks with it.
 
-    Each registered value is masked raw, URL-encoded and base64-encoded. A value
+    Each registered value is masked in every form of :func:`_forms`. A value
     that travels combined with another (the Basic header's ``key:secret``) is
     registered combined too, by whoever builds it (see :func:`basic_credential`).
     Values shorter than :data:`MIN_LENGTH` are not registered: masking ``"ab"``

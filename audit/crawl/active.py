@@ -9,7 +9,6 @@ the auditor — even after an error.
 from __future__ import annotations
 
 import json
-import os
 import threading
 import uuid
 from collections.abc import Callable
@@ -30,6 +29,7 @@ from audit.crawl.verdicts import (
 )
 from audit.http.client import FrappeClient, FrappeReply, TransportError, resource_path
 from audit.model import Operation, Outcome, ProbeMethod, ProbeResult
+from audit.results.files import append_json_line
 
 MARKER = "permaudit-probe"
 SKIP_TYPES = ("Section Break", "Column Break", "Tab Break", "HTML", "Button", "Heading",
@@ -67,12 +67,10 @@ class Ledger:
             self._alive.pop((doc.doctype, doc.name), None)
 
     def _record(self, event: str, doc: ProbeDoc) -> None:
-        line = json.dumps({"event": event, "doctype": doc.doctype, "name": doc.name,
-                           "user": doc.created_by}) + "\n"
+        record = {"event": event, "doctype": doc.doctype, "name": doc.name,
+                  "user": doc.created_by}
         with self._lock:
-            fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)  # private
-            with os.fdopen(fd, "a", encoding="utf-8") as fh:
-                fh.write(line)
+            append_json_line(self.path, record)  # redacted, 0600
             self._track(event, doc)
 
     def created(self, doc: ProbeDoc) -> None:

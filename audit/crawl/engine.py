@@ -23,6 +23,7 @@ from audit.crawl.plan import owner_matters
 from audit.crawl.probes import CellProber, UserContext, now
 from audit.http.client import FrappeClient
 from audit.model import Operation, Outcome, ProbeResult
+from audit.results.files import append_json_line
 
 T = TypeVar("T")
 CellKey = tuple[str, str, str]
@@ -83,10 +84,8 @@ class Checkpoint:
         self._append({"kind": "run", **header})
 
     def _append(self, record: dict[str, Any]) -> None:
-        line = json.dumps(record, default=str) + "\n"
-        with self._lock, self.path.open("a", encoding="utf-8") as fh:
-            fh.write(line)
-            fh.flush()
+        with self._lock:
+            append_json_line(self.path, record)  # redacted, 0600
 
     def probe(self, row: ProbeResult) -> None:
         self._append({"kind": "probe", "row": row.as_json()})

@@ -1,4 +1,8 @@
-"""Writing a run's files: private (0600 in a 0700 folder), atomic, spreadsheet-safe CSV."""
+"""Writing a run's files: private (0600 in a 0700 folder), atomic, spreadsheet-safe CSV.
+
+Every file of a run is written here, and everything written passes one
+:class:`~audit.results.redact.Redactor` first (secrets masked, secret names fingerprinted).
+"""
 
 from __future__ import annotations
 
@@ -11,6 +15,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from audit.model import PROBE_COLUMNS, ProbeResult
+from audit.results.redact import REDACTOR, Redactor
 
 FILE_MODE = 0o600
 DIR_MODE = 0o700
@@ -49,18 +54,40 @@ def csv_cell(value: object) -> str:
     return text
 
 
-def write_csv(path: Path, columns: Sequence[str], rows: Sequence[Mapping[str, object]]) -> None:
+def write_csv(path: Path, columns: Sequence[str], rows: Sequence[Mapping[str, object]],
+              redactor: Redactor | None = None) -> None:
+    """A CSV file: every row redacted, every cell neutralised (:func:`csv_cell`)."""
+    redact = redactor or REDACTOR
     with private_text(path, newline="") as fh:
         writer = csv.writer(fh)
-        writer.writerow(columns)
+        writer.writerow([csv_cell(c) for c in columns])
         for row in rows:
-            writer.writerow([csv_cell(row.get(c)) for c in columns])
+            clean = redact.row(row)
+            writer.writerow([csv_cell(clean.get(c)) for c in columns])
 
 
-def write_probes_csv(path: Path, rows: Sequence[ProbeResult]) -> None:
-    write_csv(path, PROBE_COLUMNS, [r.as_row() for r in rows])
+def write_probes_csv(path: Path, rows: Sequence[ProbeResult],
+                     redactor: Redactor | None = None) -> None:
+    write_csv(path, PROBE_COLUMNS, [r.as_row() for r in rows], redactor)
 
 
-def write_json_private(path: Path, document: Mapping[str, Any]) -> None:
+def write_json_private(path: Path, document: Mapping[str, Any],
+                       redactor: Redactor | None = None) -> None:
+    clean = (redactor or REDACTOR).json(dict(document))
     with private_text(path) as fh:
-        fh.write(json.dumps(document, indent=1, default=str) + "\n")
+        fh.write(json.dumps(clean, indent=1, default=str) + "\n")
+
+
+def append_json_line(path: Path, record: Mapping[str, Any],
+                     redactor: Redactor | None = None) -> None:
+    """Append one redacted JSON line to a 0600 file (created so; a symlink is refused).
+
+    The caller serialises concurrent appends (one lock per file).
+    """
+    clean = (redactor or REDACTOR).json(dict(record))
+    line = json.dumps(clean, default=str) + "\n"
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW, FILE_MODE)
+    with os.fdopen(fd, "a", encoding="utf-8") as fh:
+        os.fchmod(fh.fileno(), FILE_MODE)
+        fh.write(line)
+        fh.flush()

@@ -1,0 +1,200 @@
+"""The one redaction step at the output boundary: what may leave the process, and how.
+
+Every file writer (:mod:`audit.results.files`), the log filter and the terminal echo pass
+their text through one :class:`Redactor`:
+
+- configured secrets are masked in every form a reply can carry (:mod:`audit.config.secrets`);
+- names of documents whose name *is* a credential (``OAuth Bearer Token`` is named by its
+  access token, ``OAuth Authorization Code`` by its code, and any DocType autonamed from a
+  Password or token-like field) become ``sha256:<first 12 hex>`` wherever they appear —
+  the name field itself and every message that quotes it;
+- terminal control characters a server sent are removed (ANSI escapes, C0/C1 controls,
+  bidirectional overrides), so no reply can move the cursor, retitle the window or hide text.
+
+The crawler keeps using the real names in its requests; only what is written or shown is
+redacted. A redacted name is never redacted twice (``sha256:…`` stays as it is).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import threading
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from audit.config.secrets import REGISTRY, SecretRegistry
+from audit.crawl.inventory import DocTypeInfo, Inventory
+
+__all__ = [
+    "REDACTOR", "SECRET_DOCTYPES", "Redactor", "fingerprint", "is_fingerprint",
+    "secret_bearing", "strip_controls",
+]
+
+SECRET_DOCTYPES: frozenset[str] = frozenset({"OAuth Bearer Token", "OAuth Authorization Code"})
+# a naming field with one of these words holds a credential (access_token, authorization_code)
+_CREDENTIAL_FIELD = re.compile(r"token|secret|password|passwd|api_key|authorization_code|otp",
+                               re.IGNORECASE)
+NAME_KEYS = frozenset({"name", "target", "document"})  # keys that hold a document name
+MIN_NAME_IN_TEXT = 6  # a shorter secret name is redacted as a field, not searched for in prose
+_FINGERPRINT = re.compile(r"sha256:[0-9a-f]{12}")
+
+# ESC [ ... final byte, ESC ] ... BEL/ST, other two-byte escapes; then single control chars
+_ANSI = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?|\x1b[@-_]?")
+_CONTROLS = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+_CONTROLS_TERMINAL = re.compile(
+    "[\x00-\x08\x0b-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]|\r")
+
+
+def fingerprint(name: str) -> str:
+    """``sha256:<first 12 hex>`` of a secret name: stable across runs, not reversible."""
+    return "sha256:" + hashlib.sha256(name.encode("utf-8")).hexdigest()[:12]
+
+
+def is_fingerprint(text: str) -> bool:
+    return _FINGERPRINT.fullmatch(text) is not None
+
+
+def secret_bearing(dt: DocTypeInfo) -> bool:
+    """True when a document's name is a credential (decided from the DocType's meta)."""
+    if dt.name in SECRET_DOCTYPES:
+        return True
+    field = dt.naming_field()
+    if not field:
+        return False
+    if _CREDENTIAL_FIELD.search(field):
+        return True
+    meta = next((f for f in dt.fields or () if f.fieldname == field), None)
+    return meta is not None and meta.fieldtype == "Password"
+
+
+def strip_controls(text: str, *, terminal: bool = False) -> str:
+    """``text`` without escape sequences and control characters (newline and tab stay;
+    for a terminal, carriage returns go too)."""
+    if not text:
+        return text
+    text = _ANSI.sub("", text)
+    return (_CONTROLS_TERMINAL if terminal else _CONTROLS).sub("", text)
+
+
+class Redactor:
+    """Masks secrets and secret names in everything written or shown; thread-safe.
+
+    It learns secret names as they pass (a field named in :data:`NAME_KEYS` of a record
+    about a secret-bearing DocType), so a later stderr line quoting one is redacted too.
+    """
+
+    def __init__(self, registry: SecretRegistry | None = None,
+                 doctypes: Iterable[str] = SECRET_DOCTYPES) -> None:
+        self.registry = registry if registry is not None else REGISTRY
+        self._lock = threading.Lock()
+        self._doctypes: set[str] = set(doctypes)
+        self._names: dict[str, str] = {}
+        self._pattern: re.Pattern[str] | None = None
+
+    # -- what is secret --------------------------------------------------------------------
+    def secret_doctype(self, doctype: object) -> bool:
+        with self._lock:
+            return isinstance(doctype, str) and doctype in self._doctypes
+
+    @property
+    def doctypes(self) -> frozenset[str]:
+        with self._lock:
+            return frozenset(self._doctypes)
+
+    def learn_inventory(self, inventory: Inventory) -> None:
+        """The secret-bearing DocTypes of this site (from the meta) and their known names."""
+        found = {dt.name for dt in inventory.doctypes.values() if secret_bearing(dt)}
+        with self._lock:
+            self._doctypes |= found
+        for doctype, targets in inventory.targets.items():
+            if self.secret_doctype(doctype):
+                for target in targets:
+                    self.learn(target.name)
+        for facts in inventory.users.values():
+            for share in facts.shares:
+                if self.secret_doctype(share.doctype):
+                    self.learn(share.name)
+
+    def learn(self, name: str) -> None:
+        """Remember a secret document name (the real one) so it is redacted everywhere."""
+        if not name or is_fingerprint(name):
+            return
+        with self._lock:
+            if name in self._names or name in self._doctypes:
+                return
+            self._names[name] = fingerprint(name)
+            searchable = sorted((n for n in self._names if len(n) >= MIN_NAME_IN_TEXT),
+                                key=len, reverse=True)
+            self._pattern = re.compile("|".join(map(re.escape, searchable))) \
+                if searchable else None
+
+    def name(self, doctype: str, name: str) -> str:
+        """A document name as it may be written: fingerprinted when secret-bearing."""
+        if not self.secret_doctype(doctype) or not name or is_fingerprint(name):
+            return name
+        self.learn(name)
+        return fingerprint(name)
+
+    # -- applying it ------------------------------------------------------------------------
+    def text(self, text: str) -> str:
+        """One text for a file: secrets masked, secret names fingerprinted, controls gone."""
+        if not text:
+            return text
+        text = self.registry.mask(strip_controls(text))
+        with self._lock:
+            pattern, names = self._pattern, self._names
+        if pattern is not None:
+            text = pattern.sub(lambda m: names[m.group(0)], text)
+        return text
+
+    def mask(self, text: str) -> str:
+        """Same as :meth:`text`; lets the log filter take a Redactor for a registry."""
+        return self.text(text)
+
+    def terminal(self, text: str) -> str:
+        """One text for a terminal: as :meth:`text`, carriage returns removed too."""
+        return strip_controls(self.text(text), terminal=True)
+
+    def json(self, document: Any) -> Any:
+        """A redacted copy of a JSON-ready document (dicts, lists, strings, numbers)."""
+        self._learn(document, None)
+        return self._apply(document)
+
+    def row(self, row: Mapping[str, object]) -> dict[str, object]:
+        out: dict[str, object] = self.json(dict(row))
+        return out
+
+    def _learn(self, obj: Any, doctype: str | None) -> None:
+        if isinstance(obj, Mapping):
+            own = obj.get("doctype")
+            context = own if isinstance(own, str) else doctype
+            allow = obj.get("allow")  # a User Permission on a secret document
+            if isinstance(allow, str) and self.secret_doctype(allow) \
+                    and isinstance(obj.get("for_value"), str):
+                self.learn(obj["for_value"])
+            for key, value in obj.items():
+                if isinstance(value, str):
+                    if key in NAME_KEYS and context is not None and value != context \
+                            and self.secret_doctype(context):
+                        self.learn(value)
+                elif isinstance(value, Mapping | list | tuple):
+                    inner = key if isinstance(key, str) and self.secret_doctype(key) else context
+                    self._learn(value, inner)
+        elif isinstance(obj, list | tuple):
+            for item in obj:
+                self._learn(item, doctype)
+
+    def _apply(self, obj: Any) -> Any:
+        if isinstance(obj, str):
+            return self.text(obj)
+        if isinstance(obj, Mapping):
+            return {self._apply(k) if isinstance(k, str) else k: self._apply(v)
+                    for k, v in obj.items()}
+        if isinstance(obj, list | tuple):
+            return [self._apply(x) for x in obj]
+        return obj
+
+
+REDACTOR = Redactor()
+"""The process's redactor: every writer, the log filter and the CLI's echo use it."""
