@@ -38,6 +38,7 @@ from audit.crawl.probes import CellProber, UserContext
 from audit.model import Mode, Operation, ProbeResult, Severity
 from audit.render.formats import REPORT_FILES, Format
 from audit.results.files import private_dir, write_json_private
+from audit.results.redact import REDACTOR, has_fingerprints, is_fingerprint
 from audit.results.record import RunInfo, RunResults, UserRecord
 from audit.session import AuditSession
 from audit.status import UsageError
@@ -191,15 +192,19 @@ def run_pipeline(session: AuditSession, request: RunRequest, outdir: Path,
 
 def _discover(run: _Run) -> Inventory:
     path = run.outdir / DISCOVERY_FILE
+    inventory: Inventory | None = None
     if run.request.resume and path.exists():
         inventory = Inventory.from_json(json.loads(path.read_text("utf-8")))
-    else:
+        if has_fingerprints(inventory):  # secret names were written only as fingerprints
+            inventory = None
+    if inventory is None:
         crawl = run.request.config.crawl
         scope = Scope(include=crawl.doctypes, exclude=crawl.exclude, only=run.request.doctypes)
         inventory = Discovery(run.session.auditor, run.session.meta_client, scope,
                               workers=crawl.concurrency).run()
     check_names(run.request, inventory)
     run.begin()
+    REDACTOR.learn_inventory(inventory)
     write_json_private(path, inventory.to_json())
     for note in inventory.notes:
         run.warn(note)
@@ -233,6 +238,8 @@ def _crawl(run: _Run) -> None:
     request, session, inventory = run.request, run.session, run.inventory
     mode = effective_mode(request)
     done, visible = run.checkpoint.load() if request.resume else ({}, {})
+    visible = {k: v for k, v in visible.items()  # fingerprinted names: list them again
+               if not any(is_fingerprint(t.name) for t in v.rows or ())}
     prober = CellProber(inventory, Mode.SAFE if mode is Mode.ACTIVE else mode,
                         request.config.crawl.ask_only, verifier=session.verify_docstatus)
     crawler = Crawler(inventory, session.contexts, prober, run.checkpoint,

@@ -27,7 +27,7 @@ from audit.config.secrets import REGISTRY, SecretRegistry
 from audit.crawl.inventory import DocTypeInfo, Inventory
 
 __all__ = [
-    "REDACTOR", "SECRET_DOCTYPES", "Redactor", "fingerprint", "is_fingerprint",
+    "REDACTOR", "SECRET_DOCTYPES", "Redactor", "fingerprint", "has_fingerprints", "is_fingerprint",
     "secret_bearing", "strip_controls",
 ]
 
@@ -53,6 +53,11 @@ def fingerprint(name: str) -> str:
 
 def is_fingerprint(text: str) -> bool:
     return _FINGERPRINT.fullmatch(text) is not None
+
+
+def has_fingerprints(inventory: Inventory) -> bool:
+    """True when a saved inventory holds fingerprinted names (they cannot be probed)."""
+    return any(is_fingerprint(t.name) for targets in inventory.targets.values() for t in targets)
 
 
 def secret_bearing(dt: DocTypeInfo) -> bool:
@@ -141,12 +146,14 @@ class Redactor:
         """One text for a file: secrets masked, secret names fingerprinted, controls gone."""
         if not text:
             return text
-        text = self.registry.mask(strip_controls(text))
+        text = strip_controls(text)
         with self._lock:
             pattern, names = self._pattern, self._names
-        if pattern is not None:
+        if text in names:  # a whole field (also a name too short to search for in prose)
+            text = names[text]
+        elif pattern is not None:  # before masking: a token that is also a secret is named
             text = pattern.sub(lambda m: names[m.group(0)], text)
-        return text
+        return self.registry.mask(text)
 
     def mask(self, text: str) -> str:
         """Same as :meth:`text`; lets the log filter take a Redactor for a registry."""
