@@ -2,8 +2,12 @@ from __future__ import annotations
 
 import json
 import logging
+import socket
+import ssl
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from email.utils import formatdate
 from pathlib import Path
 
@@ -18,6 +22,7 @@ from helpers_http import (
     raw_server,
     recording_server,
 )
+from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
 
 from audit.auth.identities import LoginBudget, make_identity
@@ -398,6 +403,10 @@ def test_options_from_config() -> None:
         "/etc/ca.pem", 5, 5, "x.example.com", 16)
     o = ClientOptions.from_config(site, ca_bundle="/tmp/b.pem", allow_insecure=True, pool_size=0)
     assert o.verify == "/tmp/b.pem" and o.allow_insecure and o.pool_size == 1
+    assert (o.deadline, o.max_reply_bytes, o.max_list_reply_bytes) == (5, 8 << 20, 64 << 20)
+    site = SiteConfig(url="https://x.example.com", max_reply_mb=0.5, max_list_reply_mb=2)
+    o = ClientOptions.from_config(site, ca_bundle=None, allow_insecure=False, pool_size=1)
+    assert (o.max_reply_bytes, o.max_list_reply_bytes) == (512 << 10, 2 << 20)
 
 
 # -- sessions and threads -----------------------------------------------------------------
@@ -579,3 +588,171 @@ def test_requests_session_is_not_shared_between_clients() -> None:
         assert isinstance(a.session, requests.Session)
         a.close()
         b.close()
+
+
+# -- TLS settings win over the environment ------------------------------------------------
+@pytest.fixture(scope="module")
+def tls_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str, str]]:
+    """A real TLS server on loopback; yields (url, its CA bundle, an unrelated CA bundle)."""
+    trustme = pytest.importorskip("trustme")
+    folder = tmp_path_factory.mktemp("tls")
+    ca, other = trustme.CA(), trustme.CA()
+    good, wrong = folder / "site-ca.pem", folder / "other-ca.pem"
+    ca.cert_pem.write_to_path(str(good))
+    other.cert_pem.write_to_path(str(wrong))
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert("127.0.0.1", "localhost").configure_cert(context)
+    server = make_server("127.0.0.1", 0, lambda e, s: json_response({"message": "ok"})(e, s),
+                         threaded=True, ssl_context=context)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05},
+                              daemon=True)
+    thread.start()
+    try:
+        yield f"https://127.0.0.1:{server.server_port}", str(good), str(wrong)
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.mark.parametrize("variable", ["REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE"])
+def test_configured_ca_bundle_wins_over_the_environment(
+        tls_site: tuple[str, str, str], variable: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    url, good, wrong = tls_site
+    monkeypatch.setenv(variable, wrong)
+    with client_for(url, ClientOptions(verify=good, retries=0)) as client:
+        assert client.get("/api/method/ping").message == "ok"
+    monkeypatch.setenv(variable, good)
+    with client_for(url, ClientOptions(verify=wrong, retries=0)) as client, \
+            pytest.raises(TransportError) as info:
+        client.get("/api/method/ping")
+    assert "could not be verified" in info.value.reason
+
+
+@pytest.mark.parametrize("variable", ["REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE"])
+def test_verify_false_wins_over_the_environment(
+        tls_site: tuple[str, str, str], variable: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    url, _, wrong = tls_site
+    monkeypatch.setenv(variable, wrong)
+    with client_for(url, ClientOptions(verify=False, retries=0)) as client:
+        assert client.get("/api/method/ping").message == "ok"
+
+
+def test_ca_bundle_option_wins_over_config_and_environment(
+        tls_site: tuple[str, str, str], monkeypatch: pytest.MonkeyPatch) -> None:
+    url, good, wrong = tls_site
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", wrong)
+    site = SiteConfig(url=url, verify_tls=wrong, timeout=5)
+    options = ClientOptions.from_config(site, ca_bundle=good, allow_insecure=False, pool_size=1)
+    with client_for(url, options) as client:
+        assert client.get("/api/method/ping").message == "ok"
+
+
+def test_default_verification_uses_the_environment_bundle(
+        tls_site: tuple[str, str, str], monkeypatch: pytest.MonkeyPatch) -> None:
+    """With ``verify_tls = true`` (the default) REQUESTS_CA_BUNDLE is honoured, as documented."""
+    url, good, _ = tls_site
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", good)
+    with client_for(url, ClientOptions(retries=0)) as client:
+        assert client.get("/api/method/ping").message == "ok"
+
+
+# -- bounded replies ------------------------------------------------------------------------
+@contextmanager
+def streaming_server(head: bytes, chunk: bytes,
+                     pause: float) -> Iterator[tuple[str, list[bytes]]]:
+    """Answers every request with ``head`` and then ``chunk`` every ``pause`` s, forever
+    (until the client hangs up). Yields the URL and the requests received so far."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    listener.settimeout(0.1)
+    stop = threading.Event()
+    received: list[bytes] = []
+
+    def serve(conn: socket.socket) -> None:
+        with conn:
+            data = b""
+            while b"\r\n\r\n" not in data:
+                more = conn.recv(65536)
+                if not more:
+                    return
+                data += more
+            received.append(data)
+            try:
+                conn.sendall(head)
+                while not stop.is_set():
+                    conn.sendall(chunk)
+                    if pause:
+                        time.sleep(pause)
+            except OSError:
+                pass  # the client hung up: what the bound is for
+
+    def accept() -> None:
+        while not stop.is_set():
+            try:
+                conn, _ = listener.accept()
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+            threading.Thread(target=serve, args=(conn,), daemon=True).start()
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{listener.getsockname()[1]}", received
+    finally:
+        stop.set()
+        thread.join(2)
+        listener.close()
+
+
+ENDLESS_CHUNKED = (b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+                   b"Transfer-Encoding: chunked\r\n\r\n")
+
+
+@pytest.mark.timeout(60)
+def test_endless_body_ends_in_an_error_at_the_size_limit() -> None:
+    chunk = b"4000\r\n" + b"[" * 0x4000 + b"\r\n"
+    options = ClientOptions(connect_timeout=2, read_timeout=20, retries=2, backoff=0.01,
+                            max_reply_bytes=1 * 1024 * 1024)
+    with streaming_server(ENDLESS_CHUNKED, chunk, 0) as (url, sent), \
+            client_for(url, options) as client, pytest.raises(TransportError) as info:
+        client.get("/api/resource/Customer/Alpha")
+    assert "larger than 1 MB" in info.value.reason and "max_reply_mb" in info.value.reason
+    assert len(sent) == 1  # an oversize reply is not asked for again
+
+
+def test_declared_oversize_body_is_refused_before_reading() -> None:
+    def answer(request: bytes, n: int) -> bytes:
+        return http_bytes("200 OK", b"{}", content_length=50 * 1024 * 1024)
+
+    options = ClientOptions(read_timeout=5, retries=0, max_reply_bytes=1024 * 1024)
+    with raw_server(answer) as (url, _), client_for(url, options) as client, \
+            pytest.raises(TransportError) as info:
+        client.get("/api/resource/Customer/Alpha")
+    assert "larger than 1 MB" in info.value.reason
+
+
+def test_lists_get_the_larger_limit() -> None:
+    body = json.dumps({"data": [{"name": "x" * 100}] * 20000}).encode()  # about 2.3 MB
+    options = ClientOptions(read_timeout=10, retries=0, max_reply_bytes=1024 * 1024,
+                            max_list_reply_bytes=8 * 1024 * 1024)
+
+    def answer(request: bytes, n: int) -> bytes:
+        return http_bytes("200 OK", body)
+
+    with raw_server(answer) as (url, _), client_for(url, options) as client:
+        assert len(client.get("/api/resource/Customer").data) == 20000
+        with pytest.raises(TransportError):
+            client.get(resource_path("Customer", "Alpha"))
+
+
+@pytest.mark.timeout(60)
+def test_drip_fed_reply_ends_at_the_deadline() -> None:
+    head = (b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+            b"Content-Length: 1000000\r\n\r\n")
+    options = ClientOptions(connect_timeout=1, read_timeout=1.0, retries=2, backoff=0.01)
+    with streaming_server(head, b"[", 0.05) as (url, sent), \
+            client_for(url, options) as client, pytest.raises(TransportError) as info:
+        client.get("/api/resource/Customer/Alpha")
+    assert "did not complete within 1 s" in info.value.reason
+    assert len(sent) == 1  # a request past its deadline is not sent again

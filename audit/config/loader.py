@@ -30,6 +30,8 @@ log = logging.getLogger(__name__)
 DEFAULT_TIMEOUT = 30.0
 DEFAULT_CONCURRENCY = 4
 DEFAULT_RATE_LIMIT = 20.0
+DEFAULT_MAX_REPLY_MB = 8.0
+DEFAULT_MAX_LIST_REPLY_MB = 64.0
 MAX_CONCURRENCY = 64
 ENV_SOURCE = "environment"
 
@@ -65,6 +67,8 @@ class SiteConfig:
     verify_tls: bool | str = True
     timeout: float = DEFAULT_TIMEOUT
     host: str | None = None
+    max_reply_mb: float = DEFAULT_MAX_REPLY_MB  # a probe's reply
+    max_list_reply_mb: float = DEFAULT_MAX_LIST_REPLY_MB  # lists and DocType metas (discovery)
 
 
 @dataclass(frozen=True)
@@ -266,7 +270,8 @@ class _Loader:
         return AuditConfig(path=self.path, site=site, crawl=crawl, auditor=auditor, users=users)
 
     def site(self, value: Any) -> SiteConfig:
-        t = self.table(value, "site", frozenset({"url", "verify_tls", "timeout", "host"}))
+        t = self.table(value, "site", frozenset({"url", "verify_tls", "timeout", "host",
+                                                 "max_reply_mb", "max_list_reply_mb"}))
         if "url" not in t:
             raise self.error("site.url", "missing: the site's base URL, e.g. https://erp.example.com")
         url = _check_url(self.file, "site.url", self.string(t["url"], "site.url"))
@@ -283,7 +288,13 @@ class _Loader:
             host = self.string(t["host"], "site.host").strip()
             if re.search(r"[\s/]", host) or "://" in host:
                 raise self.error("site.host", f"{host!r} is not a host name (e.g. erp.example.com)")
-        return SiteConfig(url=url, verify_tls=verify, timeout=timeout, host=host)
+        limits = {}
+        for key in ("max_reply_mb", "max_list_reply_mb"):
+            if key in t:
+                limits[key] = self.number(t[key], f"site.{key}")
+                if limits[key] <= 0:
+                    raise self.error(f"site.{key}", "must be more than 0 (megabytes)")
+        return SiteConfig(url=url, verify_tls=verify, timeout=timeout, host=host, **limits)
 
     def verify_tls(self, value: Any) -> bool | str:
         if isinstance(value, bool):

@@ -6,8 +6,11 @@ loopback unless allowed; redirects never followed (requests drops Authorization
 across hosts); retries with back-off for connection errors and 502/503/504 on
 idempotent requests only (a 500 is an answer); 429 honoured for every method;
 the Host header for multi-site benches; DocType and document names encoded one
-path segment at a time. Library errors leave this module as :class:`TransportError`
-with one plain sentence.
+path segment at a time; the TLS setting given (a CA bundle path, ``--ca-bundle``,
+``false``) wins over ``REQUESTS_CA_BUNDLE`` / ``CURL_CA_BUNDLE``; every reply is bounded
+in size (``[site] max_reply_mb``, more for lists) and in total time (``timeout``, the body
+included), so a huge, endless or drip-fed reply ends as an error with bounded memory.
+Library errors leave this module as :class:`TransportError` with one plain sentence.
 """
 
 from __future__ import annotations
@@ -48,6 +51,11 @@ REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 MAX_SLOWDOWN = 16.0  # adaptive back-off never slows the crawl more than this
 RECOVERY = 0.9  # each healthy reply narrows the widened interval by 10 %
 USER_AGENT = f"permaudit/{__version__}"
+MIB = 1024 * 1024
+CHUNK = 64 * 1024
+# replies that are lists or a DocType's whole meta may be larger than a probe's
+LIST_METHODS = ("frappe.desk.form.load.getdoctype", "frappe.client.get_list",
+                "frappe.client.get_all", "frappe.desk.reportview.get")
 
 
 @dataclass(frozen=True)
@@ -61,15 +69,25 @@ class ClientOptions:
     backoff: float = 0.5
     max_retry_after: float = 120.0
     pool_size: int = 8
+    total_timeout: float | None = None  # one attempt, reply body included; None: read_timeout
+    max_reply_bytes: int = 8 * MIB  # a probe's reply
+    max_list_reply_bytes: int = 64 * MIB  # a list or a DocType's meta (discovery)
+
+    @property
+    def deadline(self) -> float:
+        return self.total_timeout if self.total_timeout is not None else self.read_timeout
 
     @classmethod
     def from_config(cls, site: SiteConfig, *, ca_bundle: str | None, allow_insecure: bool,
                     pool_size: int) -> ClientOptions:
-        """``--ca-bundle`` wins over ``[site] verify_tls``."""
+        """``--ca-bundle`` wins over ``[site] verify_tls``; both (and ``false``) win over
+        ``REQUESTS_CA_BUNDLE`` / ``CURL_CA_BUNDLE`` (see :meth:`FrappeClient._attempt`)."""
         return cls(
             connect_timeout=min(10.0, site.timeout), read_timeout=site.timeout,
             verify=ca_bundle if ca_bundle else site.verify_tls, host_header=site.host,
             allow_insecure=allow_insecure, pool_size=max(1, pool_size),
+            total_timeout=site.timeout, max_reply_bytes=int(site.max_reply_mb * MIB),
+            max_list_reply_bytes=int(site.max_list_reply_mb * MIB),
         )
 
 
@@ -420,22 +438,32 @@ class FrappeClient:
                  data: Mapping[str, str] | None,
                  headers: Mapping[str, str | None]) -> FrappeReply:
         session = self.session
-        timeout = (self.options.connect_timeout, self.options.read_timeout)
+        opts = self.options
+        # total= bounds connecting plus waiting for the headers; the body is bounded below
+        timeout = urllib3.Timeout(connect=opts.connect_timeout, read=opts.read_timeout,
+                                  total=opts.deadline)
         slot = self.limiter.slot() if self.limiter is not None else contextlib.nullcontext()
         with slot:
             started = time.perf_counter()
             try:
+                # verify= on the request itself: a Session's own verify loses to
+                # REQUESTS_CA_BUNDLE / CURL_CA_BUNDLE in requests' environment merge
                 response = session.request(
                     method, url, params=params, json=json, data=data, headers=dict(headers),
-                    timeout=timeout, allow_redirects=False, stream=False,
+                    timeout=timeout,  # type: ignore[arg-type]  # requests takes urllib3's
+                    allow_redirects=False, stream=True, verify=opts.verify,
                 )
+                try:
+                    body = self._read_body(response, method, url, started)
+                finally:
+                    response.close()
             except requests.exceptions.SSLError as exc:
                 raise TransportError(method, url, _tls_reason(exc)) from None
             except requests.exceptions.ConnectTimeout:
-                raise _Retryable(f"could not connect within {self.options.connect_timeout:g} s",
+                raise _Retryable(f"could not connect within {opts.connect_timeout:g} s",
                                  unsent=True) from None
-            except requests.exceptions.ReadTimeout:
-                raise _Retryable(f"no reply within {self.options.read_timeout:g} s") from None
+            except (requests.exceptions.ReadTimeout, _ReadTimeout):
+                raise _Retryable(f"no reply within {opts.read_timeout:g} s") from None
             except requests.exceptions.ChunkedEncodingError:
                 raise _Retryable("the reply was cut off before its end") from None
             except requests.exceptions.ContentDecodingError:
@@ -449,6 +477,7 @@ class FrappeClient:
                 raise TransportError(method, url, f"the request failed ({type(exc).__name__})") \
                     from None
             latency_ms = (time.perf_counter() - started) * 1000.0
+        response._content = body
         reply = FrappeReply.from_response(method, url, response, latency_ms)
         if self.limiter is not None:
             self.limiter.feedback(reply.status)
@@ -457,6 +486,69 @@ class FrappeClient:
                              f"(status {reply.status}, {len(reply.text)} characters)")
         log.debug("%s %s -> %s (%.0f ms)", method, url, reply.status, latency_ms)
         return reply
+
+    def reply_limit(self, method: str, url: str) -> int:
+        """The largest body accepted: lists and DocType metas get the larger limit."""
+        path = urlsplit(url).path
+        parts = [p for p in path.split("/") if p]
+        listing = method == "GET" and (
+            (len(parts) == 3 and parts[:2] == ["api", "resource"])
+            or (len(parts) == 3 and parts[:2] == ["api", "method"] and parts[2] in LIST_METHODS))
+        return self.options.max_list_reply_bytes if listing else self.options.max_reply_bytes
+
+    def _read_body(self, response: requests.Response, method: str, url: str,
+                   started: float) -> bytes:
+        """The body, read one network read at a time: never more than the reply limit in
+        memory, never longer than the deadline in total (a drip-fed reply ends too)."""
+        limit = self.reply_limit(method, url)
+        key = "max_list_reply_mb" if limit == self.options.max_list_reply_bytes \
+            else "max_reply_mb"
+        too_big = (f"the reply is larger than {limit / MIB:g} MB; raise [site] {key} "
+                   "if this is expected")
+        declared = response.headers.get("Content-Length", "")
+        if declared.strip().isdigit() and int(declared) > limit:
+            raise TransportError(method, url, too_big)
+        deadline = started + self.options.deadline
+        chunks: list[bytes] = []
+        size = 0
+        raw = response.raw
+        while True:
+            remaining = deadline - time.perf_counter()
+            if remaining <= 0:
+                raise TransportError(method, url, f"the reply did not complete within "
+                                                  f"{self.options.deadline:g} s")
+            _shrink_timeout(raw, min(self.options.read_timeout, remaining))
+            try:
+                chunk = raw.read1(CHUNK, decode_content=True)
+            except urllib3.exceptions.ReadTimeoutError:
+                if time.perf_counter() >= deadline:
+                    continue  # the deadline, not the read timeout: say so above
+                raise _ReadTimeout() from None
+            except urllib3.exceptions.ProtocolError as exc:
+                raise requests.exceptions.ChunkedEncodingError(str(exc)) from None
+            except urllib3.exceptions.DecodeError as exc:
+                raise requests.exceptions.ContentDecodingError(str(exc)) from None
+            except urllib3.exceptions.SSLError as exc:
+                raise requests.exceptions.SSLError(str(exc)) from None
+            if not chunk:
+                response._content_consumed = True  # type: ignore[attr-defined]  # reusable
+                return b"".join(chunks)
+            size += len(chunk)
+            if size > limit:
+                raise TransportError(method, url, too_big)
+            chunks.append(chunk)
+
+
+class _ReadTimeout(Exception):
+    """A read of the body waited longer than the read timeout."""
+
+
+def _shrink_timeout(raw: Any, seconds: float) -> None:
+    """Bound the next socket read of a streamed reply (urllib3 keeps its connection)."""
+    sock = getattr(getattr(raw, "_connection", None), "sock", None)
+    if sock is not None:
+        with contextlib.suppress(OSError):
+            sock.settimeout(max(0.01, seconds))
 
 
 class _Retryable(Exception):
