@@ -6,9 +6,12 @@ import json
 import logging
 import pickle
 import re
+from pathlib import Path
 from urllib.parse import quote, quote_plus
 
 import pytest
+
+from audit.config.loader import ConfigError, load_config
 
 from audit.config.secrets import (
     MASK,
@@ -197,3 +200,57 @@ def test_install_log_masking_default_targets_root() -> None:
         root.filters[:] = before_root
         for h, filters in before.items():
             h.filters[:] = filters
+
+
+# -- a configuration error never echoes a value ----------------------------------------------
+USER = '[[users]]\nname = "bot"\nauth = "token"\napi_key = "k3y-abc"\napi_secret = "${S}"\n'
+
+
+@pytest.mark.parametrize(("label", "text", "secret"), [
+    ("numeric secret", '[site]\nurl = "https://erp.example.com"\n[[users]]\nname = "bot"\n'
+     'auth = "token"\napi_key = "k3y-abc"\napi_secret = 987654321\n', "987654321"),
+    ("float secret", '[site]\nurl = "https://erp.example.com"\n[[users]]\nname = "bot"\n'
+     'auth = "password"\nusername = "a@b.c"\npassword = 31415.9265\n', "31415.9265"),
+    ("https userinfo", '[site]\nurl = "https://admin:hunter2pass@erp.example.com"\n' + USER,
+     "hunter2pass"),
+    ("ftp userinfo", '[site]\nurl = "ftp://admin:hunter2pass@erp.example.com"\n' + USER,
+     "hunter2pass"),
+    ("odd scheme userinfo", '[site]\nurl = "erp+ssh://admin:hunter2pass@erp/x"\n' + USER,
+     "hunter2pass"),
+    ("no scheme", '[site]\nurl = "admin:hunter2pass@erp.example.com"\n' + USER, "hunter2pass"),
+    ("query", '[site]\nurl = "https://erp.example.com/?api_secret=qs3cr3tqs"\n' + USER,
+     "qs3cr3tqs"),
+    ("fragment", '[site]\nurl = "https://erp.example.com/#tok=fr4gm3nt"\n' + USER, "fr4gm3nt"),
+    ("bad port", '[site]\nurl = "https://u:hunter2pass@erp.example.com:99999"\n' + USER,
+     "hunter2pass"),
+    ("url from env", '[site]\nurl = "${URL}"\n' + USER, "envp4ssw0rd"),
+])
+def test_config_errors_never_echo_a_secret(tmp_path: Path, label: str, text: str,
+                                           secret: str) -> None:
+    path = tmp_path / "audit.toml"
+    path.write_text(text)
+    env = {"S": "s3cret-from-env", "URL": "gopher://root:envp4ssw0rd@erp.example.com"}
+    with pytest.raises(ConfigError) as info:
+        load_config(path, env=env, warn=lambda _: None)
+    message = str(info.value)
+    assert secret not in message, label
+    assert str(path) in message and "\n" not in message
+
+
+def test_erpnext_url_error_never_echoes_a_password() -> None:
+    env = {"ERPNEXT_URL": "sftp://me:envp4ssw0rd@erp.example.com", "ERPNEXT_API_KEY": "k3y-abc",
+           "ERPNEXT_API_SECRET": "s3cret-from-env"}
+    with pytest.raises(ConfigError) as info:
+        load_config(None, env=env)
+    assert "envp4ssw0rd" not in str(info.value) and "ERPNEXT_URL" in str(info.value)
+
+
+def test_max_reply_limits_are_validated(tmp_path: Path) -> None:
+    path = tmp_path / "audit.toml"
+    path.write_text('[site]\nurl = "https://erp.example.com"\nmax_reply_mb = 2\n'
+                    'max_list_reply_mb = 32\n' + USER)
+    site = load_config(path, env={"S": "s3cret-from-env"}).site
+    assert (site.max_reply_mb, site.max_list_reply_mb) == (2, 32)
+    path.write_text('[site]\nurl = "https://erp.example.com"\nmax_reply_mb = 0\n' + USER)
+    with pytest.raises(ConfigError, match="site.max_reply_mb: must be more than 0"):
+        load_config(path, env={"S": "s3cret-from-env"})

@@ -19,7 +19,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any
+from typing import Any, NoReturn
 from urllib.parse import urlsplit
 
 from audit.config.secrets import REGISTRY, Secret
@@ -58,7 +58,7 @@ class ConfigError(Exception):
 
     def __str__(self) -> str:
         parts = [p for p in (self.file, self.key) if p]
-        return ": ".join([*parts, self.reason])
+        return REGISTRY.mask(": ".join([*parts, self.reason]))
 
 
 @dataclass(frozen=True)
@@ -172,20 +172,36 @@ def _from_env(env: Mapping[str, str]) -> AuditConfig:
 
 
 def _check_url(file: str, key: str, value: str) -> str:
+    """The normalised site URL; an error never repeats credentials, a query or a fragment."""
     parts = urlsplit(value.strip())
-    if parts.scheme not in ("http", "https"):
-        raise ConfigError(file, key, f"URL {value!r} must start with http:// or https://")
-    if not parts.hostname:
-        raise ConfigError(file, key, f"URL {value!r} names no host")
-    if parts.username or parts.password:
+    shown = _shown_url(value)
+    if parts.scheme not in ("http", "https") or "://" not in value:
+        return _url_error(file, key, "must start with http:// or https://", shown)
+    if parts.username or parts.password or "@" in parts.netloc:
         raise ConfigError(file, key, "credentials do not belong in the URL; use [[users]]")
+    if not parts.hostname:
+        return _url_error(file, key, "names no host", shown)
     if parts.query or parts.fragment:
-        raise ConfigError(file, key, f"URL {value!r} must not carry a query or fragment")
+        return _url_error(file, key, "must not carry a query or fragment", shown)
     try:
         parts.port  # noqa: B018 - raises on a bad port
     except ValueError:
-        raise ConfigError(file, key, f"URL {value!r} has an invalid port") from None
+        return _url_error(file, key, "has an invalid port", shown)
     return f"{parts.scheme}://{parts.netloc}{parts.path.rstrip('/')}"
+
+
+def _shown_url(value: str) -> str:
+    """``scheme://host[:port]/path`` of a URL, without user, password, query or fragment;
+    "" when it cannot be shown safely (no ``scheme://``: it might be ``user:password@host``)."""
+    if "://" not in value:
+        return ""
+    parts = urlsplit(value.strip())
+    host = parts.netloc.rsplit("@", 1)[-1]
+    return f"{parts.scheme}://{host}{parts.path}"
+
+
+def _url_error(file: str, key: str, reason: str, shown: str) -> NoReturn:
+    raise ConfigError(file, key, f"URL {shown!r} {reason}" if shown else f"the URL {reason}")
 
 
 def _toml_key(key: str) -> str:
@@ -397,8 +413,9 @@ class _Loader:
         )
 
     def secret(self, value: Any, key: str) -> Secret:
-        if not isinstance(value, str):
-            raise self.error(key, f"expected a string, got {_kind(value)}")
+        if not isinstance(value, str):  # the value itself is never repeated: it is a secret
+            raise self.error(key, f"expected a string, got {_kind(value, show=False)}; "
+                                  'quote it, or better use "${VAR}"')
         text, from_env = self.expand(value, key)
         if not text:
             raise self.error(key, "must not be empty")
@@ -455,11 +472,12 @@ def looks_like_email(text: str) -> bool:
     return re.fullmatch(r"[^@\s:]+@[^@\s:]+\.[^@\s:]+", text) is not None
 
 
-def _kind(value: Any) -> str:
+def _kind(value: Any, show: bool = True) -> str:
+    """What a value is, for an error line; ``show=False`` never includes the value."""
     if isinstance(value, bool):
-        return f"a boolean ({str(value).lower()})"
+        return f"a boolean ({str(value).lower()})" if show else "a boolean"
     if isinstance(value, int | float):
-        return f"a number ({value})"
+        return f"a number ({value})" if show else "a number"
     if isinstance(value, str):
         return "a string"
     if isinstance(value, list):
