@@ -9,9 +9,11 @@ from __future__ import annotations
 import functools
 import logging
 import sys
+import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from types import TracebackType
 from typing import Any, TypeVar
 
 import click
@@ -29,8 +31,27 @@ class GlobalOptions:
     allow_insecure: bool
 
 
+def _echo(message: str) -> None:
+    """stdout, through the redactor: no secret, no secret name, no control character."""
+    from audit.results.redact import REDACTOR
+
+    click.echo(REDACTOR.terminal(message))
+
+
+def _err(message: str) -> None:
+    from audit.results.redact import REDACTOR
+
+    click.echo(REDACTOR.terminal(message), err=True)
+
+
+def _redacted_excepthook(kind: type[BaseException], value: BaseException,
+                         tb: TracebackType | None) -> None:
+    """``sys.excepthook``: the traceback ``--debug`` lets through, redacted."""
+    _err("".join(traceback.format_exception(kind, value, tb)).rstrip("\n"))
+
+
 def _fail(message: str, code: ExitCode) -> None:
-    click.echo(f"permaudit: {message}", err=True)
+    _err(f"permaudit: {message}")
     sys.exit(int(code))
 
 
@@ -133,14 +154,16 @@ def cli(ctx: click.Context, debug: bool, ca_bundle: str | None, allow_insecure: 
     """Audit what every API user of an ERPNext / Frappe site can really do."""
     ctx.obj = GlobalOptions(debug=debug, ca_bundle=ca_bundle, allow_insecure=allow_insecure)
     from audit.config.secrets import install_log_masking
+    from audit.results.redact import REDACTOR
 
     logging.basicConfig(level=logging.DEBUG if debug else logging.WARNING,
                         format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
-    install_log_masking()
+    install_log_masking(registry=REDACTOR)
+    sys.excepthook = _redacted_excepthook  # a --debug traceback is redacted too
 
 
 def _warn(message: str) -> None:
-    click.echo(f"permaudit: warning: {message}", err=True)
+    _err(f"permaudit: warning: {message}")
 
 
 @cli.command("check-auth")
@@ -158,7 +181,7 @@ def check_auth_cmd(opts: GlobalOptions, config_path: Path | None) -> None:
     options = ClientOptions.from_config(config.site, ca_bundle=opts.ca_bundle,
                                         allow_insecure=opts.allow_insecure, pool_size=2)
     checks = check_auth(config, options)
-    click.echo(render_check_auth(checks))
+    _echo(render_check_auth(checks))
     sys.exit(int(check_auth_exit_code(checks)))
 
 
@@ -197,7 +220,7 @@ def run_cmd(opts: GlobalOptions, config_path: Path | None, outdir: Path | None, 
         fail_on=_severity(fail_on), plan_only=plan_only,
         formats=chosen, color=sys.stdout.isatty(),
     )
-    code = run_audit(request, echo=click.echo, warn=_warn)
+    code = run_audit(request, echo=_echo, warn=_warn)
     sys.exit(int(code))
 
 
@@ -227,7 +250,7 @@ def demo_cmd(opts: GlobalOptions, outdir: Path, mode: str, quiet: bool, formats:
     """Serve the bundled demo site on loopback, audit it, write the reports, stop."""
     from audit.runner import run_demo
 
-    code = run_demo(outdir=outdir, mode=mode, quiet=quiet, echo=click.echo, warn=_warn,
+    code = run_demo(outdir=outdir, mode=mode, quiet=quiet, echo=_echo, warn=_warn,
                     formats=_formats(formats), color=sys.stdout.isatty())
     sys.exit(int(code))
 
@@ -244,6 +267,8 @@ def sim_cmd(fixture: str, site: str | None, port: int, secrets_out: Path | None)
     """Serve a simulated Frappe 15 site on 127.0.0.1 until interrupted."""
     from audit.sim.server import serve
 
+    if secrets_out is not None and secrets_out.is_symlink():
+        raise UsageError(f"--secrets-out {secrets_out}: is a symbolic link; refusing to follow it")
     try:
         serve(fixture=fixture, site=site, port=port, secrets_out=secrets_out, echo=click.echo)
     except OSError as exc:

@@ -121,6 +121,19 @@ def test_mask_covers_every_encoding_a_reply_can_carry(label: str, form: str) -> 
     assert out == f"echo [{MASK}] end", label
 
 
+def test_mask_finds_secrets_inside_an_encoded_header() -> None:
+    """An echoed ``Authorization`` header, URL-encoded or JSON-escaped as a whole."""
+    reg = SecretRegistry()
+    reg.register("key1234abcd")
+    reg.register("sec5678efgh")
+    header = "token key1234abcd:sec5678efgh"
+    for echoed in (quote(header, safe=""), json.dumps(header + "\n"),
+                   json.dumps("\n" + header), json.dumps('"' + header, ensure_ascii=True),
+                   "\\u0022" + header):
+        out = reg.mask(echoed)
+        assert "key1234abcd" not in out and "sec5678efgh" not in out, echoed
+
+
 def test_mask_takes_whole_secrets_only() -> None:
     """A password that is a plain word stays readable inside a sentence; as a value it goes."""
     reg = SecretRegistry()

@@ -18,7 +18,7 @@ import logging
 import re
 import threading
 from collections.abc import Iterable
-from typing import Any, NoReturn
+from typing import Any, NoReturn, Protocol
 from urllib.parse import quote, quote_plus
 
 MASK = "***"
@@ -115,6 +115,7 @@ def _forms(value: str) -> set[str]:
 
 
 _WORDLIKE = re.compile(r"[A-Za-z]+")
+_ESCAPED_BEFORE = r"(?:(?<=%[0-9A-Fa-f]{2})|(?<=\\[nrtbf/])|(?<=\\u[0-9A-Fa-f]{4})"
 
 
 def _bounded(form: str) -> str:
@@ -125,7 +126,8 @@ def _bounded(form: str) -> str:
     A secret that is a plain word (a password ``wrong``) is also left alone where it
     reads as part of a sentence (``wrong password``): joined by one space to another word.
     """
-    head = r"(?<!\w)" if re.match(r"\w", form[0]) else ""
+    # an escape right before it is a boundary too: %20 (URL), \n or \u0022 (JSON)
+    head = _ESCAPED_BEFORE + r"|(?<!\w))" if re.match(r"\w", form[0]) else ""
     tail = r"(?!\w)" if re.match(r"\w", form[-1]) else ""
     if _WORDLIKE.fullmatch(form):  # ... but after a scheme word it is a credential
         head += r"(?:(?<=token )|(?<=Bearer )|(?<=Basic )|(?<![A-Za-z] ))"
@@ -211,10 +213,16 @@ class SecretRegistry:
 REGISTRY = SecretRegistry()
 
 
+class Masker(Protocol):
+    """Anything that masks a text: a :class:`SecretRegistry`, or the output Redactor."""
+
+    def mask(self, text: str) -> str: ...
+
+
 class MaskingFilter(logging.Filter):
     """A logging filter that masks the message, arguments and traceback of each record."""
 
-    def __init__(self, registry: SecretRegistry | None = None) -> None:
+    def __init__(self, registry: Masker | None = None) -> None:
         super().__init__()
         self.registry = registry if registry is not None else REGISTRY
 
@@ -236,7 +244,7 @@ class MaskingFilter(logging.Filter):
 
 def install_log_masking(
     target: logging.Logger | logging.Handler | None = None,
-    registry: SecretRegistry | None = None,
+    registry: Masker | None = None,
 ) -> MaskingFilter:
     """Add a :class:`MaskingFilter` to ``target``, or to every handler of the root logger.
 

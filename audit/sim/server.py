@@ -136,8 +136,9 @@ def _check_port(port: int) -> None:
 
 
 def write_secrets(path: Path, secrets: dict[str, str]) -> None:
-    """The flat JSON of the placeholders, readable by the owner only (mode 0600)."""
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    """The flat JSON of the placeholders, readable by the owner only (mode 0600); a symlink
+    at ``path`` is refused (ELOOP), never followed."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o600)
     with os.fdopen(fd, "w", encoding="utf-8") as fh:
         json.dump(secrets, fh, indent=2, sort_keys=True)
     os.chmod(path, 0o600)
