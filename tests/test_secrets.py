@@ -12,7 +12,6 @@ from urllib.parse import quote, quote_plus
 import pytest
 
 from audit.config.loader import ConfigError, load_config
-
 from audit.config.secrets import (
     MASK,
     REGISTRY,
