@@ -264,5 +264,5 @@ def test_max_reply_limits_are_validated(tmp_path: Path) -> None:
     site = load_config(path, env={"S": "s3cret-from-env"}).site
     assert (site.max_reply_mb, site.max_list_reply_mb) == (2, 32)
     path.write_text('[site]\nurl = "https://erp.example.com"\nmax_reply_mb = 0\n' + USER)
-    with pytest.raises(ConfigError, match="site.max_reply_mb: must be more than 0"):
+    with pytest.raises(ConfigError, match=r"site\.max_reply_mb: must be more than 0"):
         load_config(path, env={"S": "s3cret-from-env"})
