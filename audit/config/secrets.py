@@ -93,7 +93,7 @@ def _b64_forms(raw: str) -> set[str]:
 _HEX_ESCAPE = re.compile(r"%[0-9A-F]{2}")
 
 
-def _url_forms(value: str) -> set[str]:
+def url_forms(value: str) -> set[str]:
     """Percent-encoded, with upper- and lower-case hex digits (both are valid on the wire)."""
     upper = {quote(value, safe=""), quote_plus(value, safe="")}
     lower = {_HEX_ESCAPE.sub(lambda m: m.group(0).lower(), u) for u in upper}
@@ -111,7 +111,7 @@ def _text_forms(value: str) -> set[str]:
 def _forms(value: str) -> set[str]:
     """The text forms one value takes on the wire and in replies: raw, URL-encoded (either
     hex case), base64, JSON-escaped, HTML-escaped."""
-    return {value} | _url_forms(value) | _b64_forms(value) | _text_forms(value)
+    return {value} | url_forms(value) | _b64_forms(value) | _text_forms(value)
 
 
 _WORDLIKE = re.compile(r"[A-Za-z]+")

@@ -23,7 +23,7 @@ import threading
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from audit.config.secrets import REGISTRY, SecretRegistry
+from audit.config.secrets import REGISTRY, SecretRegistry, url_forms
 from audit.crawl.inventory import DocTypeInfo, Inventory
 
 __all__ = [
@@ -128,7 +128,10 @@ class Redactor:
         with self._lock:
             if name in self._names or name in self._doctypes:
                 return
-            self._names[name] = fingerprint(name)
+            hashed = fingerprint(name)
+            self._names[name] = hashed
+            for encoded in url_forms(name):  # as it travels in a URL path (debug logs)
+                self._names.setdefault(encoded, hashed)
             searchable = sorted((n for n in self._names if len(n) >= MIN_NAME_IN_TEXT),
                                 key=len, reverse=True)
             self._pattern = re.compile("|".join(map(re.escape, searchable))) \

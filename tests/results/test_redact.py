@@ -70,6 +70,16 @@ def test_secret_names_are_fingerprinted_in_fields_and_messages() -> None:
     assert plain["target"] == "Alpha Corp"
 
 
+def test_a_secret_name_is_fingerprinted_url_encoded_too() -> None:
+    redactor = Redactor(SecretRegistry())
+    name = "tok/with space+plus"
+    assert redactor.name("OAuth Bearer Token", name) == _sha(name)
+    line = "GET /api/resource/OAuth%20Bearer%20Token/tok%2Fwith%20space%2Bplus -> 200"
+    assert redactor.text(line) == f"GET /api/resource/OAuth%20Bearer%20Token/{_sha(name)} -> 200"
+    lower = line.replace("%2F", "%2f").replace("%2B", "%2b")
+    assert redactor.text(lower).endswith(f"/{_sha(name)} -> 200")
+
+
 def test_inventory_targets_and_shares_of_secret_doctypes_are_fingerprinted() -> None:
     redactor = Redactor(SecretRegistry())
     inventory = Inventory(
