@@ -233,7 +233,7 @@ def report_cmd(outdir: Path, fail_on: str, formats: str) -> None:
     """Re-analyse and re-render a run from OUTDIR/results.json alone (no site needed)."""
     from audit.report import report
 
-    code = report(outdir, fail_on=_severity(fail_on), echo=click.echo,
+    code = report(outdir, fail_on=_severity(fail_on), echo=_echo,
                   formats=_formats(formats), color=sys.stdout.isatty())
     sys.exit(int(code))
 

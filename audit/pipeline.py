@@ -38,8 +38,8 @@ from audit.crawl.probes import CellProber, UserContext
 from audit.model import Mode, Operation, ProbeResult, Severity
 from audit.render.formats import REPORT_FILES, Format
 from audit.results.files import private_dir, write_json_private
-from audit.results.redact import REDACTOR, has_fingerprints, is_fingerprint
 from audit.results.record import RunInfo, RunResults, UserRecord
+from audit.results.redact import REDACTOR, has_fingerprints, is_fingerprint
 from audit.session import AuditSession
 from audit.status import UsageError
 

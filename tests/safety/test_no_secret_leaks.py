@@ -60,10 +60,12 @@ class Command:
     own_site: bool = False  # the command serves its own (echoing) site
     identity_echo: bool = False  # the site also echoes credentials in the user name
     serves: bool = False  # runs until interrupted: stopped once it has said where it is
+    after_run: bool = False  # reads what `run` wrote to OUTDIR (run first, then this)
 
 
 COMMANDS: dict[str, Command] = {
     "run": Command(lambda s: ["run", "-c", DEMO_TOML, "-o", str(s.outdir), "--quiet"]),
+    "report": Command(lambda s: ["report", str(s.outdir)], after_run=True),
     "check-auth": Command(lambda s: ["check-auth", "-c", DEMO_TOML], identity_echo=True),
     "demo": Command(lambda s: ["demo", "-o", str(s.outdir), "--quiet"], own_site=True),
     "sim": Command(lambda s: ["sim", "--port", "0", "--secrets-out",
@@ -153,11 +155,14 @@ def test_no_secret_in_any_output(name: str, scenario: Scenario) -> None:
     else:
         with EchoingSim(identity=command.identity_echo) as sim:
             scenario.env.update(demo_environment(sim.site, sim.url))
+            if command.after_run:
+                first = _execute(COMMANDS["run"], scenario)
+                assert first.code in (0, 1), first.stderr[-2000:]
             outcome = _execute(command, scenario)
             secrets, pairs = sim.all_secrets(), sim.api_pairs()
     assert outcome.code in (0, 1, 130), outcome.stderr[-2000:]
     assert len(secrets) > 20  # the fixture really holds the credentials and foreign tokens
-    assert "DEBUG" in outcome.stderr or command.serves  # --debug logging was on
+    assert "DEBUG" in outcome.stderr or command.serves or command.after_run  # --debug is on
 
     assert leaks(outcome.stdout, secrets, pairs) == [], "stdout"
     assert leaks(outcome.stderr, secrets, pairs) == [], "stderr"
@@ -182,7 +187,7 @@ def test_no_secret_in_any_output(name: str, scenario: Scenario) -> None:
         assert all(p["target"].startswith("sha256:") for p in token_rows)
     if name == "check-auth":
         assert "you sent" in outcome.stdout  # the echo reached what is shown
-    if name in ("run", "demo"):
+    if name in ("run", "demo", "report"):
         assert "you sent" in (scenario.outdir / "results.json").read_text("utf-8")
     if name == "sim":
         assert stat.S_IMODE((scenario.tmp / "sim-secrets.json").stat().st_mode) == 0o600
