@@ -118,8 +118,8 @@ _WORDLIKE = re.compile(r"[A-Za-z]+")
 _ESCAPED_BEFORE = r"(?:(?<=%[0-9A-Fa-f]{2})|(?<=\\[nrtbf/])|(?<=\\u[0-9A-Fa-f]{4})"
 
 
-def _bounded(form: str) -> str:
-    """A pattern for ``form`` that matches the whole secret only, never part of a word.
+def _bounds(form: str) -> tuple[str, str]:
+    """The lookarounds that make ``form`` match as a whole secret only, never part of a word.
 
     ``secret`` must not turn ``api_secret`` into ``api_***``: a secret travels as a
     whole token (after ``:``, ``=``, a space, a quote), never glued to other letters.
@@ -132,12 +132,41 @@ def _bounded(form: str) -> str:
     if _WORDLIKE.fullmatch(form):  # ... but after a scheme word it is a credential
         head += r"(?:(?<=token )|(?<=Bearer )|(?<=Basic )|(?<![A-Za-z] ))"
         tail += r"(?! [A-Za-z])"
-    return f"{head}{re.escape(form)}{tail}"
+    return head, tail
+
+
+def trie_pattern(words: Iterable[str]) -> str:
+    """One regex alternative for many literal words, as a trie: at each position only one
+    branch is followed, so matching stays fast with hundreds of words; longest first."""
+    trie: dict[str, Any] = {}
+    for word in words:
+        node = trie
+        for char in word:
+            node = node.setdefault(char, {})
+        node[""] = {}
+
+    def emit(node: dict[str, Any]) -> str:
+        branches = [re.escape(c) + emit(child) for c, child in sorted(node.items()) if c]
+        if not branches:
+            return ""
+        if len(branches) == 1 and "" not in node:
+            return branches[0]
+        group = "(?:" + "|".join(branches) + ")"
+        return group + "?" if "" in node else group
+
+    return emit(trie)
 
 
 def _pattern(forms: Iterable[str]) -> re.Pattern[str] | None:
-    ordered = sorted({f for f in forms if f}, key=len, reverse=True)  # longest match wins
-    return re.compile("|".join(map(_bounded, ordered))) if ordered else None
+    """Every form, grouped by the lookarounds it needs; each group one trie."""
+    groups: dict[tuple[str, str], list[str]] = {}
+    for form in {f for f in forms if f}:
+        groups.setdefault(_bounds(form), []).append(form)
+    if not groups:
+        return None
+    ordered = sorted(groups.items(), key=lambda kv: -max(map(len, kv[1])))
+    return re.compile("|".join(f"{head}{trie_pattern(words)}{tail}"
+                               for (head, tail), words in ordered))
 
 
 def mask(text: str, secrets: Iterable[Secret | str]) -> str:
@@ -177,6 +206,7 @@ class SecretRegistry:
         self._values: set[str] = set()
         self._forms: set[str] = set()
         self._pattern: re.Pattern[str] | None = None
+        self.version = 0  # bumped on every change: lets a cache of masked texts stay valid
 
     def register(self, value: Secret | str | None) -> None:
         raw = _value_of(value) if value is not None else ""
@@ -188,6 +218,7 @@ class SecretRegistry:
             self._values.add(raw)
             self._forms |= _forms(raw)
             self._pattern = _pattern(self._forms)
+            self.version += 1
 
     def mask(self, text: str) -> str:
         if not text:
@@ -201,6 +232,7 @@ class SecretRegistry:
             self._values = set()
             self._forms = set()
             self._pattern = None
+            self.version += 1
 
     def __len__(self) -> int:
         with self._lock:

@@ -23,7 +23,7 @@ import threading
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from audit.config.secrets import REGISTRY, SecretRegistry, url_forms
+from audit.config.secrets import REGISTRY, SecretRegistry, trie_pattern, url_forms
 from audit.crawl.inventory import DocTypeInfo, Inventory
 
 __all__ = [
@@ -36,7 +36,8 @@ SECRET_DOCTYPES: frozenset[str] = frozenset({"OAuth Bearer Token", "OAuth Author
 _CREDENTIAL_FIELD = re.compile(r"token|secret|password|passwd|api_key|authorization_code|otp",
                                re.IGNORECASE)
 NAME_KEYS = frozenset({"name", "target", "document"})  # keys that hold a document name
-MIN_NAME_IN_TEXT = 6  # a shorter secret name is redacted as a field, not searched for in prose
+MIN_NAME_IN_TEXT = 6
+CACHE_SIZE = 100_000  # a shorter secret name is redacted as a field, not searched for in prose
 _FINGERPRINT = re.compile(r"sha256:[0-9a-f]{12}")
 
 # ESC [ ... final byte, ESC ] ... BEL/ST, other two-byte escapes; then single control chars
@@ -96,6 +97,9 @@ class Redactor:
         self._doctypes: set[str] = set(doctypes)
         self._names: dict[str, str] = {}
         self._pattern: re.Pattern[str] | None = None
+        # text -> redacted text; valid while no name is learned and no secret registered
+        self._cache: dict[str, str] = {}
+        self._cache_secrets = -1
 
     # -- what is secret --------------------------------------------------------------------
     def secret_doctype(self, doctype: object) -> bool:
@@ -112,30 +116,27 @@ class Redactor:
         found = {dt.name for dt in inventory.doctypes.values() if secret_bearing(dt)}
         with self._lock:
             self._doctypes |= found
-        for doctype, targets in inventory.targets.items():
-            if self.secret_doctype(doctype):
-                for target in targets:
-                    self.learn(target.name)
-        for facts in inventory.users.values():
-            for share in facts.shares:
-                if self.secret_doctype(share.doctype):
-                    self.learn(share.name)
+        names = [t.name for doctype, targets in inventory.targets.items()
+                 if self.secret_doctype(doctype) for t in targets]
+        names += [share.name for facts in inventory.users.values() for share in facts.shares
+                  if self.secret_doctype(share.doctype)]
+        self.learn(*names)
 
-    def learn(self, name: str) -> None:
-        """Remember a secret document name (the real one) so it is redacted everywhere."""
-        if not name or is_fingerprint(name):
-            return
+    def learn(self, *names: str) -> None:
+        """Remember secret document names (the real ones) so they are redacted everywhere."""
         with self._lock:
-            if name in self._names or name in self._doctypes:
+            new = {n for n in names if n and not is_fingerprint(n)
+                   and n not in self._names and n not in self._doctypes}
+            if not new:
                 return
-            hashed = fingerprint(name)
-            self._names[name] = hashed
-            for encoded in url_forms(name):  # as it travels in a URL path (debug logs)
-                self._names.setdefault(encoded, hashed)
-            searchable = sorted((n for n in self._names if len(n) >= MIN_NAME_IN_TEXT),
-                                key=len, reverse=True)
-            self._pattern = re.compile("|".join(map(re.escape, searchable))) \
-                if searchable else None
+            for name in new:
+                hashed = fingerprint(name)
+                self._names[name] = hashed
+                for encoded in url_forms(name):  # as it travels in a URL path (debug logs)
+                    self._names.setdefault(encoded, hashed)
+            searchable = [n for n in self._names if len(n) >= MIN_NAME_IN_TEXT]
+            self._pattern = re.compile(trie_pattern(searchable)) if searchable else None
+            self._cache.clear()
 
     def name(self, doctype: str, name: str) -> str:
         """A document name as it may be written: fingerprinted when secret-bearing."""
@@ -149,6 +150,19 @@ class Redactor:
         """One text for a file: secrets masked, secret names fingerprinted, controls gone."""
         if not text:
             return text
+        version = self.registry.version
+        done = self._cache.get(text)  # a dict read needs no lock
+        if done is not None and version == self._cache_secrets:
+            return done
+        out = self._redact(text)
+        with self._lock:
+            if version != self._cache_secrets or len(self._cache) > CACHE_SIZE:
+                self._cache.clear()
+                self._cache_secrets = version
+            self._cache[text] = out
+        return out
+
+    def _redact(self, text: str) -> str:
         text = strip_controls(text)
         with self._lock:
             pattern, names = self._pattern, self._names
@@ -168,32 +182,34 @@ class Redactor:
 
     def json(self, document: Any) -> Any:
         """A redacted copy of a JSON-ready document (dicts, lists, strings, numbers)."""
-        self._learn(document, None)
+        found: list[str] = []
+        self._learn(document, None, found)
+        self.learn(*found)
         return self._apply(document)
 
     def row(self, row: Mapping[str, object]) -> dict[str, object]:
         out: dict[str, object] = self.json(dict(row))
         return out
 
-    def _learn(self, obj: Any, doctype: str | None) -> None:
+    def _learn(self, obj: Any, doctype: str | None, found: list[str]) -> None:
         if isinstance(obj, Mapping):
             own = obj.get("doctype")
             context = own if isinstance(own, str) else doctype
             allow = obj.get("allow")  # a User Permission on a secret document
             if isinstance(allow, str) and self.secret_doctype(allow) \
                     and isinstance(obj.get("for_value"), str):
-                self.learn(obj["for_value"])
+                found.append(obj["for_value"])
             for key, value in obj.items():
                 if isinstance(value, str):
                     if key in NAME_KEYS and context is not None and value != context \
                             and self.secret_doctype(context):
-                        self.learn(value)
+                        found.append(value)
                 elif isinstance(value, Mapping | list | tuple):
                     inner = key if isinstance(key, str) and self.secret_doctype(key) else context
-                    self._learn(value, inner)
+                    self._learn(value, inner, found)
         elif isinstance(obj, list | tuple):
             for item in obj:
-                self._learn(item, doctype)
+                self._learn(item, doctype, found)
 
     def _apply(self, obj: Any) -> Any:
         if isinstance(obj, str):
