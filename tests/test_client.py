@@ -6,6 +6,7 @@ import socket
 import ssl
 import threading
 import time
+import tracemalloc
 from collections.abc import Iterator
 from contextlib import contextmanager
 from email.utils import formatdate
@@ -714,10 +715,16 @@ def test_endless_body_ends_in_an_error_at_the_size_limit() -> None:
     chunk = b"4000\r\n" + b"[" * 0x4000 + b"\r\n"
     options = ClientOptions(connect_timeout=2, read_timeout=20, retries=2, backoff=0.01,
                             max_reply_bytes=1 * 1024 * 1024)
-    with streaming_server(ENDLESS_CHUNKED, chunk, 0) as (url, sent), \
-            client_for(url, options) as client, pytest.raises(TransportError) as info:
-        client.get("/api/resource/Customer/Alpha")
+    tracemalloc.start()
+    try:
+        with streaming_server(ENDLESS_CHUNKED, chunk, 0) as (url, sent), \
+                client_for(url, options) as client, pytest.raises(TransportError) as info:
+            client.get("/api/resource/Customer/Alpha")
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
     assert "larger than 1 MB" in info.value.reason and "max_reply_mb" in info.value.reason
+    assert peak < 8 * 1024 * 1024  # memory stays near the limit, however much is sent
     assert len(sent) == 1  # an oversize reply is not asked for again
 
 

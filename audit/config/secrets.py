@@ -3,9 +3,12 @@
 Every credential read from the configuration becomes a :class:`Secret`; its
 ``repr`` and ``str`` are ``***``. Each one is also registered with
 :data:`REGISTRY`, whose :meth:`SecretRegistry.mask` (and the logging filter built
-on it) replaces the value, and the encoded forms a request carries (base64 of
-``key:secret`` in a Basic header, URL-encoding in a form body), with ``***``
-anywhere it would otherwise be printed, logged or written.
+on it) replaces the value, and every form a request or an echoing reply carries it in
+(base64 of ``key:secret`` in a Basic header, URL-encoding of either hex case,
+JSON and HTML escaping), with ``***`` anywhere it would otherwise be printed, logged or
+written. Only whole secrets are masked: never a part of a longer word, and a secret that
+is a plain word not where it reads as part of a sentence. The output boundary applies it
+through :class:`audit.results.redact.Redactor`.
 """
 
 from __future__ import annotations

@@ -99,7 +99,8 @@ class Redactor:
         self._pattern: re.Pattern[str] | None = None
         # text -> redacted text; valid while no name is learned and no secret registered
         self._cache: dict[str, str] = {}
-        self._cache_secrets = -1
+        self._learned = 0  # bumped by learn()
+        self._cache_stamp = (-1, -1)  # (registry version, learned) the cache was made with
 
     # -- what is secret --------------------------------------------------------------------
     def secret_doctype(self, doctype: object) -> bool:
@@ -136,7 +137,7 @@ class Redactor:
                     self._names.setdefault(encoded, hashed)
             searchable = [n for n in self._names if len(n) >= MIN_NAME_IN_TEXT]
             self._pattern = re.compile(trie_pattern(searchable)) if searchable else None
-            self._cache.clear()
+            self._learned += 1
 
     def name(self, doctype: str, name: str) -> str:
         """A document name as it may be written: fingerprinted when secret-bearing."""
@@ -150,16 +151,17 @@ class Redactor:
         """One text for a file: secrets masked, secret names fingerprinted, controls gone."""
         if not text:
             return text
-        version = self.registry.version
+        stamp = (self.registry.version, self._learned)
         done = self._cache.get(text)  # a dict read needs no lock
-        if done is not None and version == self._cache_secrets:
+        if done is not None and stamp == self._cache_stamp:
             return done
         out = self._redact(text)
-        with self._lock:
-            if version != self._cache_secrets or len(self._cache) > CACHE_SIZE:
-                self._cache.clear()
-                self._cache_secrets = version
-            self._cache[text] = out
+        with self._lock:  # kept only if nothing was learned or registered meanwhile
+            if stamp == (self.registry.version, self._learned):
+                if stamp != self._cache_stamp or len(self._cache) > CACHE_SIZE:
+                    self._cache = {}
+                    self._cache_stamp = stamp
+                self._cache[text] = out
         return out
 
     def _redact(self, text: str) -> str:
