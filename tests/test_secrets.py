@@ -146,6 +146,15 @@ def test_mask_takes_whole_secrets_only() -> None:
     assert reg.mask("wrong") == MASK
 
 
+def test_longest_secret_wins_whatever_its_bounds() -> None:
+    reg = SecretRegistry()
+    for value in ("wrong", "wrong1x", "ab+/cd==", "ab+/cd"):
+        reg.register(value)
+    assert reg.mask("pwd=wrong1x;") == "pwd=***;"
+    assert reg.mask("sid=ab+/cd==;") == "sid=***;"
+    assert reg.mask("pwd=wrong;") == "pwd=***;"
+
+
 def test_registry_ignores_very_short_values() -> None:
     reg = SecretRegistry()
     reg.register("abc")

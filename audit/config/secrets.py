@@ -20,7 +20,7 @@ import json as jsonlib
 import logging
 import re
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any, NoReturn, Protocol
 from urllib.parse import quote, quote_plus
 
@@ -138,38 +138,40 @@ def _bounds(form: str) -> tuple[str, str]:
     return head, tail
 
 
-def trie_pattern(words: Iterable[str]) -> str:
+def trie_pattern(words: Iterable[str], tails: Mapping[str, str] | None = None) -> str:
     """One regex alternative for many literal words, as a trie: at each position only one
-    branch is followed, so matching stays fast with hundreds of words; longest first."""
+    branch is followed, so matching stays fast with hundreds of words. The longest word
+    wins; ``tails`` gives a word the lookahead that must hold where it ends."""
     trie: dict[str, Any] = {}
     for word in words:
         node = trie
         for char in word:
             node = node.setdefault(char, {})
-        node[""] = {}
+        node[""] = (tails or {}).get(word, "")
 
     def emit(node: dict[str, Any]) -> str:
         branches = [re.escape(c) + emit(child) for c, child in sorted(node.items()) if c]
-        if not branches:
-            return ""
-        if len(branches) == 1 and "" not in node:
+        if "" in node:  # a word ends here: tried after every longer one
+            branches.append(node[""])
+        if len(branches) == 1:
             return branches[0]
-        group = "(?:" + "|".join(branches) + ")"
-        return group + "?" if "" in node else group
+        return "(?:" + "|".join(branches) + ")"
 
     return emit(trie)
 
 
 def _pattern(forms: Iterable[str]) -> re.Pattern[str] | None:
-    """Every form, grouped by the lookarounds it needs; each group one trie."""
-    groups: dict[tuple[str, str], list[str]] = {}
+    """Every form, grouped by the lookbehind it needs; each group one trie whose word ends
+    carry their lookaheads. Plain words go last: one may be the start of a longer secret."""
+    groups: dict[str, dict[str, str]] = {}
     for form in {f for f in forms if f}:
-        groups.setdefault(_bounds(form), []).append(form)
+        head, tail = _bounds(form)
+        groups.setdefault(head, {})[form] = tail
     if not groups:
         return None
-    ordered = sorted(groups.items(), key=lambda kv: -max(map(len, kv[1])))
-    return re.compile("|".join(f"{head}{trie_pattern(words)}{tail}"
-                               for (head, tail), words in ordered))
+    ordered = sorted(groups.items(), key=lambda kv: "(?! [A-Za-z])" in "".join(kv[1].values()))
+    return re.compile("|".join(f"{head}{trie_pattern(tails, tails)}"
+                               for head, tails in ordered))
 
 
 def mask(text: str, secrets: Iterable[Secret | str]) -> str:
@@ -229,6 +231,16 @@ class SecretRegistry:
         with self._lock:
             pattern = self._pattern
         return pattern.sub(MASK, text) if pattern else text
+
+    def snapshot(self) -> frozenset[str]:
+        """What is registered now (opaque; for :meth:`restore`, e.g. between tests)."""
+        with self._lock:
+            return frozenset(self._values)
+
+    def restore(self, snapshot: frozenset[str]) -> None:
+        self.clear()
+        for value in snapshot:
+            self.register(value)
 
     def clear(self) -> None:
         with self._lock:
