@@ -238,8 +238,10 @@ def _crawl(run: _Run) -> None:
     request, session, inventory = run.request, run.session, run.inventory
     mode = effective_mode(request)
     done, visible = run.checkpoint.load() if request.resume else ({}, {})
-    visible = {k: v for k, v in visible.items()  # fingerprinted names: list them again
-               if not any(is_fingerprint(t.name) for t in v.rows or ())}
+    visible = {k: v for k, v in visible.items()  # fingerprinted names: survey them again
+               if not any(is_fingerprint(t.name)
+                          for docs in (v.listed, v.own, v.shared, v.permitted)
+                          for t in docs or ())}
     prober = CellProber(inventory, Mode.SAFE if mode is Mode.ACTIVE else mode,
                         request.config.crawl.ask_only, verifier=session.verify_docstatus)
     crawler = Crawler(inventory, session.contexts, prober, run.checkpoint,

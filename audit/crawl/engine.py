@@ -8,7 +8,6 @@ order that never depends on thread timing.
 from __future__ import annotations
 
 import json
-import os
 import sys
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -80,8 +79,7 @@ class Checkpoint:
     def begin(self, header: dict[str, Any]) -> None:
         """Start a new checkpoint with the run's identity (``--resume`` checks it)."""
         self.path.unlink(missing_ok=True)
-        os.close(os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))  # private
-        self._append({"kind": "run", **header})
+        self._append({"kind": "run", **header})  # creates it, 0600
 
     def _append(self, record: dict[str, Any]) -> None:
         with self._lock:
