@@ -136,9 +136,12 @@ def test_check_auth_reference_users(reference: SimServer, tmp_path: Path) -> Non
     wrong = by_name["wrong-secret"].failure
     assert wrong is not None and (wrong.status, wrong.exc_type) == (401, "AuthenticationError")
     assert "API key or secret was refused" in wrong.cause
+    assert wrong.cause_id == "wrong-secret"  # the catalogue classifier's id
+    assert describe_failure(wrong).startswith("FAILED 401 AuthenticationError [wrong-secret]: ")
     email = by_name["basic-email"].failure
     assert email is not None and email.status == 401
     assert "Frappe reads HTTP Basic as api_key:api_secret" in email.cause
+    assert email.cause_id == "basic-email-password"
     assert check_auth_exit_code(checks) is ExitCode.FINDINGS
     # the password user logged in exactly once and logged out again
     assert reference.controls.login_attempts == [("nokey@example.com", True)]
@@ -149,7 +152,8 @@ def test_check_auth_reference_users(reference: SimServer, tmp_path: Path) -> Non
     assert len(lines) == len(checks)
     assert lines[1].split() == ["clerk", "token", "clerk@example.com"]
     assert lines[-1].split(None, 2)[:2] == ["basic-email", "basic"]
-    assert "FAILED 401 AuthenticationError: Frappe reads HTTP Basic" in lines[-1]
+    assert ("FAILED 401 AuthenticationError [basic-email-password]: Frappe reads HTTP Basic"
+            in lines[-1])
     for value in reference_env(reference).values():
         if len(value) >= 6:
             assert value not in text

@@ -50,12 +50,17 @@ def check_auth(config: AuditConfig, options: ClientOptions) -> list[AuthCheck]:
 
 
 def describe_failure(failure: AuthFailure) -> str:
-    """``FAILED 401 AuthenticationError: <cause> -> <fix>``."""
+    """``FAILED 401 AuthenticationError [wrong-secret]: <cause> -> <fix>``.
+
+    The bracket holds the cause's catalogue id (``permaudit explain`` says more about it).
+    """
     head = "FAILED"
     if failure.status is not None:
         head += f" {failure.status}"
     if failure.exc_type:
         head += f" {failure.exc_type}"
+    if failure.cause_id:
+        head += f" [{failure.cause_id}]"
     return f"{head}: {failure.cause} -> {failure.fix}"
 
 

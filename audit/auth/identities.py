@@ -23,6 +23,7 @@ from audit.auth.causes import (
     basic_email_hint,
     classify_auth_reply,
     classify_transport_error,
+    explain_auth_reply,
 )
 from audit.config.loader import UserConfig, looks_like_email
 from audit.config.secrets import REGISTRY, Secret, basic_credential
@@ -160,13 +161,15 @@ class Identity(ABC):
         """Called on every reply: True when the request should be sent once more."""
         return False
 
-    def failure(self, status: int | None, exc_type: str, cause: str, fix: str) -> AuthFailure:
+    def failure(self, status: int | None, exc_type: str, cause: str, fix: str,
+                cause_id: str = "") -> AuthFailure:
         return AuthFailure(user=self.name, method=self.method, status=status,
-                           exc_type=exc_type, cause=cause, fix=fix)
+                           exc_type=exc_type, cause=cause, fix=fix, cause_id=cause_id)
 
     def failed(self, reply: FrappeReply) -> AuthFailed:
-        cause, fix = classify_auth_reply(reply, self.method)
-        return AuthFailed(self.failure(reply.status, reply.exc_type, cause, fix))
+        found = explain_auth_reply(reply, self.method)
+        return AuthFailed(self.failure(reply.status, reply.exc_type, found.cause, found.fix,
+                                       found.cause_id))
 
 
 class TokenIdentity(Identity):
@@ -378,14 +381,15 @@ def connect(user: UserConfig, base_url: str, options: ClientOptions,
         failure = identity.failed(reply).failure
         if reply.status == 401 and user.basic_with_email:
             failure = identity.failure(reply.status, reply.exc_type, BASIC_EMAIL_CAUSE,
-                                       BASIC_EMAIL_FIX)
+                                       BASIC_EMAIL_FIX, "basic-email-password")
         identity.logout(client)
         raise AuthFailed(failure)
     except TransportError as exc:
         cause, fix = classify_transport_error(exc)
         client.close()
         status = exc.status if isinstance(exc, RedirectError) else None
-        raise AuthFailed(identity.failure(status, "", cause, fix)) from None
+        cause_id = "redirect-dropped-auth" if isinstance(exc, RedirectError) else ""
+        raise AuthFailed(identity.failure(status, "", cause, fix, cause_id)) from None
     except BaseException:
         client.close()
         raise

@@ -129,15 +129,19 @@ class Evidence:
 def hint_for(status: int | None, exc_type: str, message: str, *,
              session_expired: bool = False, authorization: str | None = None,
              header_known: bool = False, cookie_session: bool = False, url: str = "",
-             method: str = "", location: str = "",
-             body_keys: Iterable[str] = ()) -> Hint | None:
+             method: str = "", location: str = "", body_keys: Iterable[str] = (),
+             credential_kind: str | None = None) -> Hint | None:
     """The cause of one failed call, or None when the reply is no 401/403/429-type failure.
 
     ``authorization`` is the raw header value (analysed, never kept); ``header_known``
     says the caller knows what was sent, so ``authorization=None`` means "no header".
+    ``credential_kind`` ("token", "basic", "bearer") says a well-formed credential of that
+    kind was sent when its value is not at hand (check-auth knows the user's method).
     """
     header = (read_header(authorization) if authorization is not None or header_known
               else None)
+    if header is None and credential_kind:
+        header = HeaderShape(f"{credential_kind} {MASK}", None, credential_kind)
     return classify(Evidence(status, exc_type or "", plain_text(message or ""),
                              session_expired, header, cookie_session, url, method.upper(),
                              location, frozenset(body_keys)))
@@ -245,6 +249,8 @@ def _classify_401(ev: Evidence) -> _Found:
     header = ev.header
     if header is not None and header.cause is not None and header.cause != "header-not-split":
         return (header.cause, (), "", [])
+    if header is not None and header.kind == "bearer":
+        return ("oauth-token-refused", (), "", [])
     if header is not None and header.kind in ("token", "basic"):
         return ("wrong-secret", _KEY_CAUSES,
                 "live explain asks the auditor account whether a User holds this api_key: "
