@@ -238,6 +238,59 @@ def report_cmd(outdir: Path, fail_on: str, formats: str) -> None:
     sys.exit(int(code))
 
 
+@cli.command("explain")
+@click.option("-c", "--config", "config_path", type=click.Path(path_type=Path), default=None,
+              help="Live: the audit configuration (TOML).")
+@click.option("--user", default=None, help="Live: the config name of the user.")
+@click.option("--doctype", default=None, help="Live: the DocType.")
+@click.option("--op", type=click.Choice(["read", "write", "create", "delete", "submit",
+                                         "cancel"]), default=None, help="Live: the operation.")
+@click.option("--name", "docname", default=None, help="Live: the document (default: one the "
+              "user cannot reach).")
+@click.option("--status", type=int, default=None, help="Offline: the HTTP status of the reply.")
+@click.option("--body", default=None, help="Offline: file with the reply body ('-': stdin).")
+@click.option("--header-file", default=None,
+              help="Offline: file with the request headers, or the Authorization value "
+                   "('-': stdin).")
+@click.option("--curl-file", default=None,
+              help="Offline: file with the curl command ('-': stdin).")
+@click.option("--url", default="", help="Offline: the URL (path) that was called.")
+@click.option("--method", default="", help="Offline: the HTTP method.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
+              show_default=True)
+@click.pass_obj
+@handle_errors
+def explain_cmd(opts: GlobalOptions, config_path: Path | None, user: str | None,
+                doctype: str | None, op: str | None, docname: str | None, status: int | None,
+                body: str | None, header_file: str | None, curl_file: str | None, url: str,
+                method: str, fmt: str) -> None:
+    """Why a call fails with 401 / 403 / 429: offline from a saved reply, or live as the user."""
+    from audit.explain.explanation import render_json, render_text
+
+    if status is not None or body is not None:
+        from audit.explain.offline import explain_offline, load_offline_input
+
+        if status is None or body is None:
+            raise UsageError("offline explain needs both --status and --body")
+        uses_stdin = "-" in (body, header_file, curl_file)
+        given = load_offline_input(status, body, header_file, curl_file, url, method,
+                                   sys.stdin.read() if uses_stdin else None)
+        explanation = explain_offline(given)
+    else:
+        from audit.config.loader import load_config
+        from audit.explain.live import LiveRequest, explain_live
+        from audit.http.client import ClientOptions
+
+        if not (user and doctype and op):
+            raise UsageError("explain needs --status and --body (offline), or -c, --user, "
+                             "--doctype and --op (live)")
+        config = load_config(config_path, warn=_warn)
+        options = ClientOptions.from_config(config.site, ca_bundle=opts.ca_bundle,
+                                            allow_insecure=opts.allow_insecure, pool_size=2)
+        explanation = explain_live(LiveRequest(config, user, doctype, op, docname), options)
+    click.echo(render_json(explanation) if fmt == "json" else render_text(explanation))
+
+
 @cli.command("demo")
 @click.option("-o", "--outdir", type=click.Path(path_type=Path, file_okay=False),
               default=Path("reports/demo"), show_default=True)

@@ -1,0 +1,380 @@
+"""Live explain: repeat one request as the user, then read the rules as the auditor.
+
+The request is the crawler's own safe probe for the cell (audit/crawl/probes.py), so
+explain never changes data either. With the optional ``[auditor]`` account the
+configured rules, roles, User Permissions and shares say exactly why, and the Permission
+Inspector's log is attached; an authentication failure is narrowed down the same way
+(does a User hold this api_key? is the bearer token expired or revoked?).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from audit.auth.causes import AuthFailure
+from audit.auth.identities import AuthFailed, LoginBudget, connect
+from audit.config.loader import AuditConfig, UserConfig
+from audit.crawl.discovery import Discovery, Scope, list_rows, resource, target_from_row
+from audit.crawl.inventory import DocTypeInfo, Inventory, TargetDoc
+from audit.crawl.probes import CellProber, UserContext, list_params, visible_from_reply
+from audit.explain.catalogue import cause as catalogue_cause
+from audit.explain.explanation import Explanation
+from audit.explain.hints import Hint, hint_for
+from audit.explain.why import ESCALATION_DOCTYPES, SECRET_DOCTYPES, Diagnosis, diagnose
+from audit.http.client import ClientOptions, FrappeClient, RateLimiter, TransportError
+from audit.http.reply import plain_text
+from audit.model import AuthMethod, Mode, Operation, Outcome, ProbeResult
+from audit.status import UsageError
+
+__all__ = ["LiveRequest", "explain_live"]
+
+log = logging.getLogger(__name__)
+Verifier = Callable[[UserContext, str, str], int | None]
+
+
+@dataclass(frozen=True)
+class LiveRequest:
+    config: AuditConfig
+    user: str  # config name
+    doctype: str
+    op: str
+    name: str | None = None
+
+
+class _OneTarget(CellProber):
+    """The crawler's prober, aimed at the one document the user named."""
+
+    def __init__(self, inventory: Inventory, mode: Mode, ask_only: tuple[str, ...],
+                 target: TargetDoc, verifier: Verifier) -> None:
+        super().__init__(inventory, mode, ask_only, verifier)
+        self.target = target
+
+    def candidates(self, ctx: UserContext, dt: DocTypeInfo, op: Operation) -> list[TargetDoc]:
+        return [self.target]
+
+
+class _Session:
+    """The clients of one explain; every one is logged out and closed at the end."""
+
+    def __init__(self, config: AuditConfig, options: ClientOptions) -> None:
+        self.config = config
+        self.options = options
+        self.limiter = RateLimiter(config.crawl.rate_limit, 2)
+        self.budget = LoginBudget()
+        self.clients: list[FrappeClient] = []
+        self.auditor: FrappeClient | None = None
+        self.notes: list[str] = []
+
+    def connect(self, user: UserConfig) -> FrappeClient:
+        client = connect(user, self.config.site.url, self.options, self.limiter, self.budget)
+        self.clients.append(client)
+        return client
+
+    def connect_auditor(self) -> None:
+        if self.config.auditor is None:
+            self.notes.append("no [auditor] account: the configured rules and the Permission "
+                              "Inspector were not consulted")
+            return
+        try:
+            self.auditor = self.connect(self.config.auditor)
+        except AuthFailed as exc:
+            self.notes.append(f"the [auditor] account could not authenticate "
+                              f"({exc.failure.cause}): rules not consulted")
+
+    def close(self) -> None:
+        for client in self.clients:
+            try:
+                client.identity.logout(client)
+            except (TransportError, AuthFailed) as exc:
+                log.debug("logout of %s: %s", client.identity.name, exc)
+            client.close()
+
+
+def explain_live(request: LiveRequest, options: ClientOptions) -> Explanation:
+    config = request.config
+    user = config.user(request.user)
+    op = Operation(request.op)
+    session = _Session(config, options)
+    subject = {"user": user.name, "doctype": request.doctype, "op": op.value}
+    if request.name:
+        subject["name"] = request.name
+    try:
+        session.connect_auditor()
+        try:
+            client = session.connect(user)
+        except AuthFailed as exc:
+            return _auth_explanation(exc.failure, user, session, subject)
+        return _permission_explanation(request, user, op, client, session, subject)
+    finally:
+        session.close()
+
+
+# -- authentication ---------------------------------------------------------------------------
+def _auth_explanation(failure: AuthFailure, user: UserConfig, session: _Session,
+                      subject: dict[str, str]) -> Explanation:
+    cause_id = failure.cause_id or "no-credential"
+    evidence = [f"identity check as {user.name} ({user.auth.value}): "
+                + (f"HTTP {failure.status} {failure.exc_type}".strip()
+                   if failure.status is not None else "no HTTP reply"),
+                f"{failure.cause} -> {failure.fix}"]
+    alternatives: tuple[str, ...] = ()
+    tell_apart = ""
+    auditor = session.auditor
+    if cause_id == "wrong-secret" and user.api_key is not None:
+        if auditor is None:
+            alternatives = ("unknown-key",)
+            tell_apart = ("an [auditor] account can say whether a User holds this api_key "
+                          "(then the secret is wrong) or none does (the key is unknown)")
+        else:
+            cause_id, fact = _key_owner(auditor, user)
+            evidence.append(fact)
+    elif cause_id == "oauth-token-refused" and user.access_token is not None and auditor:
+        evidence.append(_token_state(auditor, user))
+    entry = catalogue_cause(cause_id) if failure.cause_id or cause_id != "no-credential" \
+        else None
+    if entry is None:
+        return Explanation("live", f"{user.name} could not authenticate: {failure.cause}", None,
+                           tuple(evidence), (failure.fix,), subject=subject,
+                           notes=tuple(session.notes))
+    hint = Hint(cause_id, entry.title, entry.fix, tuple(evidence), alternatives, tell_apart)
+    fix = failure.fix if cause_id == failure.cause_id else entry.fix
+    verdict = f"{user.name} could not authenticate: {entry.title} ({cause_id})"
+    return Explanation("live", verdict, hint, tuple(evidence), (fix,), subject=subject,
+                       notes=tuple(session.notes))
+
+
+def _key_owner(auditor: FrappeClient, user: UserConfig) -> tuple[str, str]:
+    assert user.api_key is not None
+    rows = list_rows(auditor, "User", ["name", "enabled"],
+                     filters=[["api_key", "=", user.api_key.reveal()]])
+    if not isinstance(rows, list):
+        return "wrong-secret", f"the auditor could not read User (HTTP {rows.status})"
+    if rows:
+        owner = rows[0].get("name")
+        return "wrong-secret", (f"the api_key belongs to {owner}: the api_secret does not "
+                                "match (the keys were generated again, or the secret is "
+                                "mistyped)")
+    return "unknown-key", "no User of this site holds this api_key"
+
+
+def _token_state(auditor: FrappeClient, user: UserConfig) -> str:
+    assert user.access_token is not None
+    reply = auditor.get(resource("OAuth Bearer Token", user.access_token.reveal()))
+    if reply.status == 404:
+        return "no OAuth Bearer Token of this site has this access token (unknown or deleted)"
+    if reply.status != 200 or not isinstance(reply.data, dict):
+        return f"the auditor could not read the OAuth Bearer Token (HTTP {reply.status})"
+    status = str(reply.data.get("status") or "")
+    expires = str(reply.data.get("expiration_time") or "")
+    if status == "Revoked":
+        return f"the token was revoked (OAuth Bearer Token status {status})"
+    try:
+        expired = datetime.fromisoformat(expires) < datetime.now()
+    except ValueError:
+        expired = False
+    if expired:
+        return f"the token expired at {expires} (status still {status or 'Active'})"
+    return f"the token is {status or 'Active'} until {expires}, scopes {reply.data.get('scopes')}"
+
+
+# -- permissions ------------------------------------------------------------------------------
+def _permission_explanation(request: LiveRequest, user: UserConfig, op: Operation,
+                            client: FrappeClient, session: _Session,
+                            subject: dict[str, str]) -> Explanation:
+    frappe_user = client.identity.frappe_user or ""
+    subject["frappe_user"] = frappe_user
+    auditor = session.auditor
+    extra = tuple(sorted(ESCALATION_DOCTYPES | SECRET_DOCTYPES))
+    scope = Scope(only=(request.doctype, *(d for d in extra if d != request.doctype)))
+    inventory = Discovery(auditor, auditor or client, scope, workers=2).run()
+    dt = inventory.doctypes.get(request.doctype)
+    if dt is None:
+        raise UsageError(f"--doctype {request.doctype!r}: the site has no such DocType")
+    facts = inventory.facts(frappe_user)
+    ctx = UserContext(name=user.name, frappe_user=frappe_user, client=client, facts=facts)
+    if not (dt.istable or dt.issingle or dt.is_virtual):
+        ctx.visible[dt.name] = visible_from_reply(client.get(resource(dt.name),
+                                                             params=list_params()))
+
+    def verifier(_ctx: UserContext, doctype: str, name: str) -> int | None:
+        for c in (c for c in (auditor, client) if c is not None):
+            reply = c.get(resource(doctype, name))
+            if reply.status == 200 and isinstance(reply.data, dict):
+                return int(reply.data.get("docstatus") or 0)
+        return None
+
+    ask_only = session.config.crawl.ask_only
+    target = _named_target(inventory, dt, request.name, auditor) if request.name else None
+    prober = (_OneTarget(inventory, Mode.SAFE, ask_only, target, verifier) if target
+              else CellProber(inventory, Mode.SAFE, ask_only, verifier))
+    row = prober.probe(ctx, dt, op)
+    if target is None and row.target:
+        target = next((t for t in inventory.targets.get(dt.name, ()) if t.name == row.target),
+                      TargetDoc(name=row.target))
+    evidence = [_probe_line(row)]
+    notes = list(session.notes)
+    if facts.enabled is False:
+        notes.append(f"{frappe_user} is disabled yet authenticated: a disabled-user-key-works "
+                     "finding (critical); revoke the key")
+    if row.outcome is Outcome.ALLOWED:
+        where = f" (on {row.target})" if row.target else ""
+        limits = f"; limits: {', '.join(row.limits)}" if row.limits else ""
+        return Explanation("live", f"{user.name} CAN {op.value} {dt.name}{where}{limits}", None,
+                           tuple(evidence), subject=subject, notes=tuple(notes))
+    if row.outcome is not Outcome.DENIED:
+        return Explanation("live", f"{user.name} / {dt.name} / {op.value}: {row.outcome.value} "
+                           f"({row.reason or 'no verdict'})", None, tuple(evidence),
+                           subject=subject, notes=tuple(notes))
+    reply_hint = hint_for(row.http_status, row.exc_type, row.message,
+                          credential_kind=_kind(user.auth))
+    inspector = _inspector(auditor, dt.name, target.name if target else "", op, frappe_user)
+    if inventory.rules is None:
+        return _from_reply(user, op, dt, row, reply_hint, evidence, notes, subject, inspector)
+    diagnosis = diagnose(inventory, facts, dt, op, target, user.expect)
+    return _from_rules(user, op, dt, target, diagnosis, reply_hint, evidence, notes, subject,
+                       inspector)
+
+
+def _kind(method: AuthMethod) -> str | None:
+    return {AuthMethod.TOKEN: "token", AuthMethod.BASIC: "basic",
+            AuthMethod.OAUTH: "bearer"}.get(method)
+
+
+def _named_target(inventory: Inventory, dt: DocTypeInfo, name: str | None,
+                  auditor: FrappeClient | None) -> TargetDoc:
+    assert name is not None
+    known = next((t for t in inventory.targets.get(dt.name, ()) if t.name == name), None)
+    if known is not None:
+        return known
+    if auditor is not None:
+        reply = auditor.get(resource(dt.name, name))
+        if reply.status == 404:
+            raise UsageError(f"--name {name!r}: {dt.name} {name} does not exist")
+        if reply.status == 200 and isinstance(reply.data, dict):
+            return target_from_row(reply.data, dt.link_fields())
+    return TargetDoc(name=name)
+
+
+def _probe_line(row: ProbeResult) -> str:
+    status = f"HTTP {row.http_status}" if row.http_status is not None else "no HTTP status"
+    parts = [f"probe ({row.method.value}) as {row.user}: {row.outcome.value}", status]
+    if row.exc_type:
+        parts.append(row.exc_type)
+    if row.target:
+        parts.append(f"target {row.target}")
+    line = ", ".join(parts)
+    if row.message:
+        line += f"; message: {row.message}"
+    if row.reason:
+        line += f"; {row.reason}"
+    return line
+
+
+def _inspector(auditor: FrappeClient | None, doctype: str, name: str, op: Operation,
+               user: str) -> tuple[str, ...]:
+    """The Permission Inspector's log (SPEC §6.3); () when it cannot be used."""
+    if auditor is None:
+        return ()
+    docs = {"doctype": "Permission Inspector", "name": "Permission Inspector",
+            "ref_doctype": doctype, "docname": name, "user": user, "permission_type": op.value}
+    try:
+        reply = auditor.call("run_doc_method", http_method="POST", method="debug",
+                             docs=json.dumps(docs))
+    except TransportError:
+        return ()
+    body = reply.body if isinstance(reply.body, dict) else {}
+    items = body.get("docs")
+    if reply.status != 200 or not isinstance(items, list) or not items:
+        return ()
+    output = str(items[0].get("output") or "") if isinstance(items[0], dict) else ""
+    return _compact_log(output)
+
+
+def _compact_log(output: str) -> tuple[str, ...]:
+    """One line per log entry: a JSON dict of rights becomes the list of rights set to 1."""
+    out: list[str] = []
+    block: list[str] | None = None
+    depth = 0
+    for raw in output.splitlines():
+        line = plain_text(raw.strip())
+        if not line or set(line) == {"="}:
+            continue
+        if block is not None:
+            block.append(line)
+            depth += line.count("{") - line.count("}")
+            if depth <= 0:
+                out[-1] += " " + _rights_set(" ".join(block))
+                block = None
+            continue
+        if line.endswith("{"):
+            out.append(line[:-1].rstrip())
+            block, depth = ["{"], 1
+            continue
+        out.append(line)
+    return tuple(out)
+
+
+def _rights_set(text: str) -> str:
+    try:
+        data = json.loads(text)
+    except ValueError:
+        return text
+    if not isinstance(data, dict):
+        return text
+    on = [k for k, v in data.items() if v == 1 or v is True]
+    owner = data.get("if_owner")
+    extra = f" (if_owner: {', '.join(k for k, v in owner.items() if v)})" \
+        if isinstance(owner, dict) and any(owner.values()) else ""
+    return (", ".join(on) or "nothing") + extra
+
+
+def _from_reply(user: UserConfig, op: Operation, dt: DocTypeInfo, row: ProbeResult,
+                hint: Hint | None, evidence: list[str], notes: list[str],
+                subject: dict[str, str], inspector: tuple[str, ...]) -> Explanation:
+    verdict = f"{user.name} cannot {op.value} {dt.name}"
+    if hint is not None:
+        verdict += f": {hint.title} ({hint.cause})"
+    return Explanation("live", verdict, hint, tuple(evidence) + (hint.evidence if hint else ()),
+                       (hint.fix,) if hint else (), subject=subject, inspector=inspector,
+                       notes=tuple(notes))
+
+
+def _from_rules(user: UserConfig, op: Operation, dt: DocTypeInfo, target: TargetDoc | None,
+                diagnosis: Diagnosis, reply_hint: Hint | None, evidence: list[str],
+                notes: list[str], subject: dict[str, str],
+                inspector: tuple[str, ...]) -> Explanation:
+    roles = ", ".join(r for r in diagnosis.user_roles) or "none"
+    evidence.append(f"roles of {subject.get('frappe_user')}: {roles}")
+    for right, granting in diagnosis.granting_roles.items():
+        owner = diagnosis.owner_roles.get(right, ())
+        line = f"roles granting {right} on {dt.name}: {', '.join(granting) or 'none'}"
+        if owner:
+            line += f"; only on own documents (if_owner): {', '.join(owner)}"
+        evidence.append(line)
+    evidence += [f"blocked by: {b.detail}" for b in diagnosis.blockers]
+    notes += list(diagnosis.notes)
+    fixes = tuple(f.change for f in diagnosis.fixes)
+    effects = tuple(f"{f.change}: {e}" for f in diagnosis.fixes for e in f.side_effects)
+    doc = f"{dt.name} {target.name}" if target else dt.name
+    if diagnosis.blockers:
+        first = diagnosis.blockers[0]
+        entry = catalogue_cause(first.cause)
+        others = tuple(dict.fromkeys(b.cause for b in diagnosis.blockers[1:]
+                                     if b.cause != first.cause))
+        hint = Hint(first.cause, entry.title, entry.fix, tuple(evidence), others,
+                    "each is needed: fix all of them" if others else "")
+        verdict = f"{user.name} cannot {op.value} {doc}: {first.detail}"
+        return Explanation("live", verdict, hint, tuple(evidence), fixes, effects, subject,
+                           inspector, tuple(notes))
+    notes.append("rule-mismatch: the configured rules allow this, the site refuses it; the "
+                 "reply names the likely cause (a hook, a script, docstatus)")
+    verdict = f"{user.name} cannot {op.value} {doc} although the rules allow it"
+    if reply_hint is not None:
+        verdict += f": {reply_hint.title} ({reply_hint.cause})"
+    return Explanation("live", verdict, reply_hint, tuple(evidence),
+                       (reply_hint.fix,) if reply_hint else (), (), subject, inspector,
+                       tuple(notes))
