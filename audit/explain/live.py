@@ -23,7 +23,7 @@ from audit.crawl.inventory import DocTypeInfo, Inventory, TargetDoc
 from audit.crawl.probes import CellProber, UserContext, list_params, visible_from_reply
 from audit.explain.catalogue import cause as catalogue_cause
 from audit.explain.explanation import Explanation
-from audit.explain.hints import Hint, hint_for
+from audit.explain.hints import HeaderShape, Hint, hint_for, read_header
 from audit.explain.why import ESCALATION_DOCTYPES, SECRET_DOCTYPES, Diagnosis, diagnose
 from audit.http.client import ClientOptions, FrappeClient, RateLimiter, TransportError
 from audit.http.reply import plain_text
@@ -116,7 +116,7 @@ def explain_live(request: LiveRequest, options: ClientOptions) -> Explanation:
 # -- authentication ---------------------------------------------------------------------------
 def _auth_explanation(failure: AuthFailure, user: UserConfig, session: _Session,
                       subject: dict[str, str]) -> Explanation:
-    cause_id = failure.cause_id or "no-credential"
+    cause_id = failure.cause_id
     evidence = [f"identity check as {user.name} ({user.auth.value}): "
                 + (f"HTTP {failure.status} {failure.exc_type}".strip()
                    if failure.status is not None else "no HTTP reply"),
@@ -124,7 +124,12 @@ def _auth_explanation(failure: AuthFailure, user: UserConfig, session: _Session,
     alternatives: tuple[str, ...] = ()
     tell_apart = ""
     auditor = session.auditor
-    if cause_id == "wrong-secret" and user.api_key is not None:
+    shape = _configured_header(user)
+    if shape is not None and shape.cause is not None and shape.cause != cause_id:
+        evidence.append(f"the configured credential makes 'Authorization: {shape.shown}': "
+                        f"{shape.note}")
+        cause_id = shape.cause
+    elif cause_id == "wrong-secret" and user.api_key is not None:
         if auditor is None:
             alternatives = ("unknown-key",)
             tell_apart = ("an [auditor] account can say whether a User holds this api_key "
@@ -134,17 +139,23 @@ def _auth_explanation(failure: AuthFailure, user: UserConfig, session: _Session,
             evidence.append(fact)
     elif cause_id == "oauth-token-refused" and user.access_token is not None and auditor:
         evidence.append(_token_state(auditor, user))
-    entry = catalogue_cause(cause_id) if failure.cause_id or cause_id != "no-credential" \
-        else None
-    if entry is None:
+    if not cause_id:
         return Explanation("live", f"{user.name} could not authenticate: {failure.cause}", None,
                            tuple(evidence), (failure.fix,), subject=subject,
                            notes=tuple(session.notes))
+    entry = catalogue_cause(cause_id)
     hint = Hint(cause_id, entry.title, entry.fix, tuple(evidence), alternatives, tell_apart)
     fix = failure.fix if cause_id == failure.cause_id else entry.fix
     verdict = f"{user.name} could not authenticate: {entry.title} ({cause_id})"
     return Explanation("live", verdict, hint, tuple(evidence), (fix,), subject=subject,
                        notes=tuple(session.notes))
+
+
+def _configured_header(user: UserConfig) -> HeaderShape | None:
+    """How Frappe reads the header a token user sends (a space or ':' inside breaks it)."""
+    if user.auth is not AuthMethod.TOKEN or user.api_key is None or user.api_secret is None:
+        return None
+    return read_header(f"token {user.api_key.reveal()}:{user.api_secret.reveal()}")
 
 
 def _key_owner(auditor: FrappeClient, user: UserConfig) -> tuple[str, str]:

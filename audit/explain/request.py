@@ -28,6 +28,7 @@ _CURL_VALUE = frozenset({
     "--connect-timeout", "--cacert", "--cert", "--key", "-x", "--proxy", "-w", "--write-out",
     "--retry", "-c", "--cookie-jar", "--resolve", "--connect-to", "-T", "--upload-file",
 })
+_SCHEMES = frozenset({"token", "basic", "bearer"})
 _CURL_DATA = frozenset({"-d", "--data", "--data-raw", "--data-binary", "--data-ascii",
                         "--data-urlencode", "-F", "--form", "-T", "--upload-file"})
 
@@ -45,8 +46,8 @@ class SentRequest:
 
 def _register(authorization: str | None, cookie: str | None) -> None:
     if authorization:
-        parts = authorization.split()
-        for part in parts[1:] if len(parts) > 1 else parts:
+        parts = [p for p in authorization.split() if p.lower() not in _SCHEMES]
+        for part in parts:
             REGISTRY.register(part)
             for piece in part.split(":"):
                 REGISTRY.register(piece)
