@@ -234,7 +234,14 @@ def _permission_explanation(request: LiveRequest, user: UserConfig, op: Operatio
     if row.outcome is Outcome.ALLOWED:
         where = f" (on {row.target})" if row.target else ""
         limits = f"; limits: {', '.join(row.limits)}" if row.limits else ""
-        return Explanation("live", f"{user.name} CAN {op.value} {dt.name}{where}{limits}", None,
+        hidden = diagnose(inventory, facts, dt, op, target).notes if inventory.rules else ()
+        hint = _catalogue_hint("permlevel", hidden) if any(
+            n.startswith("permlevel:") for n in hidden) else None
+        return Explanation("live", f"{user.name} CAN {op.value} {dt.name}{where}{limits}", hint,
+                           tuple(evidence), subject=subject, notes=tuple(notes) + hidden)
+    if row.outcome is Outcome.NOT_APPLICABLE and dt.istable:
+        hint = _catalogue_hint("child-table", (row.reason,))
+        return Explanation("live", f"{dt.name} is a child table: {row.reason}", hint,
                            tuple(evidence), subject=subject, notes=tuple(notes))
     if row.outcome is not Outcome.DENIED:
         return Explanation("live", f"{user.name} / {dt.name} / {op.value}: {row.outcome.value} "
@@ -248,6 +255,11 @@ def _permission_explanation(request: LiveRequest, user: UserConfig, op: Operatio
     diagnosis = diagnose(inventory, facts, dt, op, target, user.expect)
     return _from_rules(user, op, dt, target, diagnosis, reply_hint, evidence, notes, subject,
                        inspector)
+
+
+def _catalogue_hint(cause_id: str, evidence: tuple[str, ...]) -> Hint:
+    entry = catalogue_cause(cause_id)
+    return Hint(cause_id, entry.title, entry.fix, evidence)
 
 
 def _kind(method: AuthMethod) -> str | None:
