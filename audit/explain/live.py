@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -19,7 +19,7 @@ from audit.auth.causes import AuthFailure
 from audit.auth.identities import AuthFailed, LoginBudget, connect
 from audit.config.loader import AuditConfig, UserConfig
 from audit.crawl.discovery import Discovery, Scope, list_rows, resource, target_from_row
-from audit.crawl.inventory import DocTypeInfo, Inventory, TargetDoc
+from audit.crawl.inventory import DocTypeInfo, Inventory, RuleRow, TargetDoc
 from audit.crawl.probes import CellProber, UserContext, list_params, visible_from_reply
 from audit.explain.catalogue import cause as catalogue_cause
 from audit.explain.explanation import Explanation
@@ -55,6 +55,14 @@ class _OneTarget(CellProber):
 
     def candidates(self, ctx: UserContext, dt: DocTypeInfo, op: Operation) -> list[TargetDoc]:
         return [self.target]
+
+
+class _Discovery(Discovery):
+    """Discovery of one DocType, with the rules of the DocTypes a fix could reach too."""
+
+    def _rules(self, doctypes: Mapping[str, DocTypeInfo]) -> dict[str, tuple[RuleRow, ...]]:
+        wider = {name: DocTypeInfo(name=name) for name in ESCALATION_DOCTYPES | SECRET_DOCTYPES}
+        return super()._rules({**wider, **doctypes})
 
 
 class _Session:
@@ -199,9 +207,8 @@ def _permission_explanation(request: LiveRequest, user: UserConfig, op: Operatio
     frappe_user = client.identity.frappe_user or ""
     subject["frappe_user"] = frappe_user
     auditor = session.auditor
-    extra = tuple(sorted(ESCALATION_DOCTYPES | SECRET_DOCTYPES))
-    scope = Scope(only=(request.doctype, *(d for d in extra if d != request.doctype)))
-    inventory = Discovery(auditor, auditor or client, scope, workers=2).run()
+    inventory = _Discovery(auditor, auditor or client, Scope(only=(request.doctype,)),
+                           workers=2).run()
     dt = inventory.doctypes.get(request.doctype)
     if dt is None:
         raise UsageError(f"--doctype {request.doctype!r}: the site has no such DocType")

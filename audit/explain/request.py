@@ -12,6 +12,7 @@ import shlex
 from dataclasses import dataclass
 from urllib.parse import unquote
 
+from audit.config.loader import looks_like_email
 from audit.config.secrets import REGISTRY
 from audit.status import UsageError
 
@@ -55,8 +56,10 @@ def _register(authorization: str | None, cookie: str | None) -> None:
                 decoded = base64.b64decode(part, validate=True).decode("utf-8")
             except ValueError:
                 continue
-            for piece in decoded.split(":", 1):
-                REGISTRY.register(piece)
+            name, _, secret = decoded.partition(":")
+            REGISTRY.register(secret)
+            if not looks_like_email(name):  # an e-mail is who, not a secret
+                REGISTRY.register(name)
     for name, value in _cookies(cookie or ""):
         if name in ("sid", "csrf_token"):
             REGISTRY.register(value)
