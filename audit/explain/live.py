@@ -233,35 +233,89 @@ def _permission_explanation(request: LiveRequest, user: UserConfig, op: Operatio
     if target is None and row.target:
         target = next((t for t in inventory.targets.get(dt.name, ()) if t.name == row.target),
                       TargetDoc(name=row.target))
-    evidence = [_probe_line(row)]
     notes = list(session.notes)
     if facts.enabled is False:
         notes.append(f"{frappe_user} is disabled yet authenticated: a disabled-user-key-works "
                      "finding (critical); revoke the key")
+    case = _Case(user, op, dt, inventory, target, row, [_probe_line(row)], notes, subject)
+    problem = _docstatus_problem(op, target) if request.name else ""
+    return _judge(case, problem, auditor)
+
+
+@dataclass
+class _Case:
+    """One probed cell and what is known about it, while its explanation is written."""
+
+    user: UserConfig
+    op: Operation
+    dt: DocTypeInfo
+    inventory: Inventory
+    target: TargetDoc | None
+    row: ProbeResult
+    evidence: list[str]
+    notes: list[str]
+    subject: dict[str, str]
+
+    def explained(self, verdict: str, hint: Hint | None, *, fixes: tuple[str, ...] = (),
+                  extra: tuple[str, ...] = ()) -> Explanation:
+        return Explanation("live", verdict, hint, (*self.evidence, *extra), fixes,
+                           subject=self.subject, notes=tuple(self.notes))
+
+
+def _judge(case: _Case, problem: str, auditor: FrappeClient | None) -> Explanation:
+    user, op, dt, row, target = case.user, case.op, case.dt, case.row, case.target
+    if problem:
+        if row.outcome is Outcome.ALLOWED:
+            blocked = _catalogue_hint("docstatus", (problem,))
+            return case.explained(f"{user.name} has the {op.value} right on {dt.name}, but "
+                                  f"{problem}", blocked, fixes=(blocked.fix,), extra=(problem,))
+        case.notes.append(problem)
+    facts = case.inventory.facts(case.subject.get("frappe_user", ""))
     if row.outcome is Outcome.ALLOWED:
         where = f" (on {row.target})" if row.target else ""
         limits = f"; limits: {', '.join(row.limits)}" if row.limits else ""
-        hidden = diagnose(inventory, facts, dt, op, target).notes if inventory.rules else ()
+        hidden = diagnose(case.inventory, facts, dt, op, target).notes \
+            if case.inventory.rules else ()
+        case.notes.extend(hidden)
         hint = _catalogue_hint("permlevel", hidden) if any(
             n.startswith("permlevel:") for n in hidden) else None
-        return Explanation("live", f"{user.name} CAN {op.value} {dt.name}{where}{limits}", hint,
-                           tuple(evidence), subject=subject, notes=tuple(notes) + hidden)
+        return case.explained(f"{user.name} CAN {op.value} {dt.name}{where}{limits}", hint)
     if row.outcome is Outcome.NOT_APPLICABLE and dt.istable:
-        hint = _catalogue_hint("child-table", (row.reason,))
-        return Explanation("live", f"{dt.name} is a child table: {row.reason}", hint,
-                           tuple(evidence), subject=subject, notes=tuple(notes))
+        return case.explained(f"{dt.name} is a child table: {row.reason}",
+                              _catalogue_hint("child-table", (row.reason,)))
     if row.outcome is not Outcome.DENIED:
-        return Explanation("live", f"{user.name} / {dt.name} / {op.value}: {row.outcome.value} "
-                           f"({row.reason or 'no verdict'})", None, tuple(evidence),
-                           subject=subject, notes=tuple(notes))
+        return case.explained(f"{user.name} / {dt.name} / {op.value}: {row.outcome.value} "
+                              f"({row.reason or 'no verdict'})", None)
     reply_hint = hint_for(row.http_status, row.exc_type, row.message,
                           credential_kind=_kind(user.auth))
-    inspector = _inspector(auditor, dt.name, target.name if target else "", op, frappe_user)
-    if inventory.rules is None:
-        return _from_reply(user, op, dt, row, reply_hint, evidence, notes, subject, inspector)
-    diagnosis = diagnose(inventory, facts, dt, op, target, user.expect)
-    return _from_rules(user, op, dt, target, diagnosis, reply_hint, evidence, notes, subject,
-                       inspector)
+    inspector = _inspector(auditor, dt.name, target.name if target else "", op,
+                           facts.frappe_user)
+    if case.inventory.rules is None:
+        return _from_reply(user, op, dt, row, reply_hint, case.evidence, case.notes,
+                           case.subject, inspector)
+    diagnosis = diagnose(case.inventory, facts, dt, op, target, user.expect)
+    return _from_rules(user, op, dt, target, diagnosis, reply_hint, case.evidence, case.notes,
+                       case.subject, inspector)
+
+
+_DOCSTATUS = {0: "a draft", 1: "submitted", 2: "cancelled"}
+
+
+def _docstatus_problem(op: Operation, target: TargetDoc | None) -> str:
+    """Why this document's docstatus refuses the op whatever the rights (SPEC §3.13)."""
+    if target is None:
+        return ""
+    state = _DOCSTATUS.get(target.docstatus, str(target.docstatus))
+    doc = f"{target.name} is {state} (docstatus {target.docstatus})"
+    if op is Operation.SUBMIT and target.docstatus != 0:
+        return f"{doc}: only a draft can be submitted"
+    if op is Operation.CANCEL and target.docstatus != 1:
+        return f"{doc}: only a submitted document can be cancelled"
+    if op is Operation.DELETE and target.docstatus == 1:
+        return f"{doc}: a submitted document cannot be deleted; cancel it first"
+    if op is Operation.WRITE and target.docstatus == 2:
+        return f"{doc}: a cancelled document cannot be edited; amend it instead"
+    return ""
 
 
 def _catalogue_hint(cause_id: str, evidence: tuple[str, ...]) -> Hint:

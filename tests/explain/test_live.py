@@ -95,3 +95,15 @@ def test_cli_live_text_and_json(ref: SimServer, tmp_path: Path) -> None:
     bad = runner.invoke(cli, ["explain", "-c", str(path), "--user", "clerk", "--doctype",
                               "NoSuchDocType", "--op", "read"], env=env_of(ref))
     assert bad.exit_code == 2 and "NoSuchDocType" in bad.stderr and "Traceback" not in bad.stderr
+
+
+def test_docstatus_blocks_a_right_the_user_has(ref: SimServer, tmp_path: Path) -> None:
+    """manager may delete Payment Vouchers, but 9lpd33hdpe is submitted."""
+    got = live(ref, tmp_path, user_toml("manager"), "manager", "Payment Voucher", "delete",
+               "9lpd33hdpe")
+    assert got.hint is not None and got.hint.cause == "docstatus"
+    assert "has the delete right" in got.verdict and "cancel it first" in got.verdict
+    again = live(ref, tmp_path, user_toml("manager"), "manager", "Payment Voucher", "submit",
+                 "9lpd33hdpe")
+    assert again.hint is not None and again.hint.cause == "docstatus"
+    assert "only a draft can be submitted" in again.verdict
