@@ -18,14 +18,20 @@ from datetime import datetime
 from audit.auth.causes import AuthFailure
 from audit.auth.identities import AuthFailed, LoginBudget, connect
 from audit.config.loader import AuditConfig, UserConfig
-from audit.crawl.discovery import Discovery, Scope, list_rows, resource, target_from_row
+from audit.crawl.discovery import Discovery, Scope, list_rows, target_from_row
 from audit.crawl.inventory import DocTypeInfo, Inventory, RuleRow, TargetDoc
 from audit.crawl.probes import CellProber, UserContext, list_params, visible_from_reply
 from audit.explain.catalogue import cause as catalogue_cause
 from audit.explain.explanation import Explanation
 from audit.explain.hints import HeaderShape, Hint, hint_for, read_header
 from audit.explain.why import ESCALATION_DOCTYPES, SECRET_DOCTYPES, Diagnosis, diagnose
-from audit.http.client import ClientOptions, FrappeClient, RateLimiter, TransportError
+from audit.http.client import (
+    ClientOptions,
+    FrappeClient,
+    RateLimiter,
+    TransportError,
+    resource_path,
+)
 from audit.http.reply import plain_text
 from audit.model import AuthMethod, Mode, Operation, Outcome, ProbeResult
 from audit.status import UsageError
@@ -182,7 +188,7 @@ def _key_owner(auditor: FrappeClient, user: UserConfig) -> tuple[str, str]:
 
 def _token_state(auditor: FrappeClient, user: UserConfig) -> str:
     assert user.access_token is not None
-    reply = auditor.get(resource("OAuth Bearer Token", user.access_token.reveal()))
+    reply = auditor.get(resource_path("OAuth Bearer Token", user.access_token.reveal()))
     if reply.status == 404:
         return "no OAuth Bearer Token of this site has this access token (unknown or deleted)"
     if reply.status != 200 or not isinstance(reply.data, dict):
@@ -215,12 +221,12 @@ def _permission_explanation(request: LiveRequest, user: UserConfig, op: Operatio
     facts = inventory.facts(frappe_user)
     ctx = UserContext(name=user.name, frappe_user=frappe_user, client=client, facts=facts)
     if not (dt.istable or dt.issingle or dt.is_virtual):
-        ctx.visible[dt.name] = visible_from_reply(client.get(resource(dt.name),
+        ctx.visible[dt.name] = visible_from_reply(client.get(resource_path(dt.name),
                                                              params=list_params()))
 
     def verifier(_ctx: UserContext, doctype: str, name: str) -> int | None:
         for c in (c for c in (auditor, client) if c is not None):
-            reply = c.get(resource(doctype, name))
+            reply = c.get(resource_path(doctype, name))
             if reply.status == 200 and isinstance(reply.data, dict):
                 return int(reply.data.get("docstatus") or 0)
         return None
@@ -335,7 +341,7 @@ def _named_target(inventory: Inventory, dt: DocTypeInfo, name: str | None,
     if known is not None:
         return known
     if auditor is not None:
-        reply = auditor.get(resource(dt.name, name))
+        reply = auditor.get(resource_path(dt.name, name))
         if reply.status == 404:
             raise UsageError(f"--name {name!r}: {dt.name} {name} does not exist")
         if reply.status == 200 and isinstance(reply.data, dict):
