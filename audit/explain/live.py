@@ -450,6 +450,9 @@ def _from_rules(user: UserConfig, op: Operation, dt: DocTypeInfo, target: Target
     fixes = tuple(f.change for f in diagnosis.fixes)
     effects = tuple(f"{f.change}: {e}" for f in diagnosis.fixes for e in f.side_effects)
     doc = f"{dt.name} {target.name}" if target else dt.name
+    if diagnosis.blockers and "name" not in subject and diagnosis.blockers[0].cause in (
+            "no-role", "website-user", "select-only"):
+        doc = dt.name  # refused on every document: the probe's target says nothing
     if diagnosis.blockers:
         first = diagnosis.blockers[0]
         entry = catalogue_cause(first.cause)
