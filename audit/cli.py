@@ -256,6 +256,8 @@ def report_cmd(outdir: Path, fail_on: str, formats: str) -> None:
               help="Offline: file with the curl command ('-': stdin).")
 @click.option("--url", default="", help="Offline: the URL (path) that was called.")
 @click.option("--method", default="", help="Offline: the HTTP method.")
+@click.option("--from-results", "from_results", type=click.Path(path_type=Path), default=None,
+              help="Explain --user/--doctype/--op from a run's results.json (no site needed).")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
               show_default=True)
 @click.pass_obj
@@ -263,11 +265,17 @@ def report_cmd(outdir: Path, fail_on: str, formats: str) -> None:
 def explain_cmd(opts: GlobalOptions, config_path: Path | None, user: str | None,
                 doctype: str | None, op: str | None, docname: str | None, status: int | None,
                 body: str | None, header_file: str | None, curl_file: str | None, url: str,
-                method: str, fmt: str) -> None:
+                method: str, from_results: Path | None, fmt: str) -> None:
     """Why a call fails with 401 / 403 / 429: offline from a saved reply, or live as the user."""
     from audit.explain.explanation import render_json, render_text
 
-    if status is not None or body is not None:
+    if from_results is not None:
+        from audit.explain.saved import explain_saved
+
+        if not (user and doctype and op):
+            raise UsageError("--from-results needs --user, --doctype and --op")
+        explanation = explain_saved(from_results, user, doctype, op)
+    elif status is not None or body is not None:
         from audit.explain.offline import explain_offline, load_offline_input
 
         if status is None or body is None:

@@ -21,10 +21,11 @@ from audit.config.loader import AuditConfig, UserConfig
 from audit.crawl.discovery import Discovery, Scope, list_rows, target_from_row
 from audit.crawl.inventory import DocTypeInfo, Inventory, RuleRow, TargetDoc
 from audit.crawl.probes import CellProber, UserContext, list_params, visible_from_reply
+from audit.explain.build import from_reply, from_rules
 from audit.explain.catalogue import cause as catalogue_cause
 from audit.explain.explanation import Explanation
 from audit.explain.hints import HeaderShape, Hint, hint_for, read_header
-from audit.explain.why import ESCALATION_DOCTYPES, SECRET_DOCTYPES, Diagnosis, diagnose
+from audit.explain.why import ESCALATION_DOCTYPES, SECRET_DOCTYPES, diagnose
 from audit.http.client import (
     ClientOptions,
     FrappeClient,
@@ -297,11 +298,11 @@ def _judge(case: _Case, problem: str, auditor: FrappeClient | None) -> Explanati
     inspector = _inspector(auditor, dt.name, target.name if target else "", op,
                            facts.frappe_user)
     if case.inventory.rules is None:
-        return _from_reply(user, op, dt, row, reply_hint, case.evidence, case.notes,
-                           case.subject, inspector)
+        return from_reply("live", user.name, op, dt, reply_hint, case.evidence, case.notes,
+                          case.subject, inspector)
     diagnosis = diagnose(case.inventory, facts, dt, op, target, user.expect)
-    return _from_rules(user, op, dt, target, diagnosis, reply_hint, case.evidence, case.notes,
-                       case.subject, inspector)
+    return from_rules("live", user.name, op, dt, target, diagnosis, reply_hint, case.evidence,
+                      case.notes, case.subject, inspector)
 
 
 _DOCSTATUS = {0: "a draft", 1: "submitted", 2: "cancelled"}
@@ -420,54 +421,3 @@ def _rights_set(text: str) -> str:
     extra = f" (if_owner: {', '.join(k for k, v in owner.items() if v)})" \
         if isinstance(owner, dict) and any(owner.values()) else ""
     return (", ".join(on) or "nothing") + extra
-
-
-def _from_reply(user: UserConfig, op: Operation, dt: DocTypeInfo, row: ProbeResult,
-                hint: Hint | None, evidence: list[str], notes: list[str],
-                subject: dict[str, str], inspector: tuple[str, ...]) -> Explanation:
-    verdict = f"{user.name} cannot {op.value} {dt.name}"
-    if hint is not None:
-        verdict += f": {hint.title} ({hint.cause})"
-    return Explanation("live", verdict, hint, tuple(evidence) + (hint.evidence if hint else ()),
-                       (hint.fix,) if hint else (), subject=subject, inspector=inspector,
-                       notes=tuple(notes))
-
-
-def _from_rules(user: UserConfig, op: Operation, dt: DocTypeInfo, target: TargetDoc | None,
-                diagnosis: Diagnosis, reply_hint: Hint | None, evidence: list[str],
-                notes: list[str], subject: dict[str, str],
-                inspector: tuple[str, ...]) -> Explanation:
-    roles = ", ".join(r for r in diagnosis.user_roles) or "none"
-    evidence.append(f"roles of {subject.get('frappe_user')}: {roles}")
-    for right, granting in diagnosis.granting_roles.items():
-        owner = diagnosis.owner_roles.get(right, ())
-        line = f"roles granting {right} on {dt.name}: {', '.join(granting) or 'none'}"
-        if owner:
-            line += f"; only on own documents (if_owner): {', '.join(owner)}"
-        evidence.append(line)
-    evidence += [f"blocked by: {b.detail}" for b in diagnosis.blockers]
-    notes += list(diagnosis.notes)
-    fixes = tuple(f.change for f in diagnosis.fixes)
-    effects = tuple(f"{f.change}: {e}" for f in diagnosis.fixes for e in f.side_effects)
-    doc = f"{dt.name} {target.name}" if target else dt.name
-    if diagnosis.blockers and "name" not in subject and diagnosis.blockers[0].cause in (
-            "no-role", "website-user", "select-only"):
-        doc = dt.name  # refused on every document: the probe's target says nothing
-    if diagnosis.blockers:
-        first = diagnosis.blockers[0]
-        entry = catalogue_cause(first.cause)
-        others = tuple(dict.fromkeys(b.cause for b in diagnosis.blockers[1:]
-                                     if b.cause != first.cause))
-        hint = Hint(first.cause, entry.title, entry.fix, tuple(evidence), others,
-                    "each is needed: fix all of them" if others else "")
-        verdict = f"{user.name} cannot {op.value} {doc}: {first.detail}"
-        return Explanation("live", verdict, hint, tuple(evidence), fixes, effects, subject,
-                           inspector, tuple(notes))
-    notes.append("rule-mismatch: the configured rules allow this, the site refuses it; the "
-                 "reply names the likely cause (a hook, a script, docstatus)")
-    verdict = f"{user.name} cannot {op.value} {doc} although the rules allow it"
-    if reply_hint is not None:
-        verdict += f": {reply_hint.title} ({reply_hint.cause})"
-    return Explanation("live", verdict, reply_hint, tuple(evidence),
-                       (reply_hint.fix,) if reply_hint else (), (), subject, inspector,
-                       tuple(notes))
