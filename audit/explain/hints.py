@@ -185,8 +185,6 @@ _TEXT_RULES: tuple[tuple[str, str], ...] = (
     ("because it is linked to", "user-permission"),
     ("not allowed via controller permission check", "controller-hook"),
     ("parent doctype required", "child-table"),
-    ("submitted record cannot be deleted", "docstatus"),
-    ("cannot edit cancelled document", "docstatus"),
 )
 _GUEST_CAUSES = ("no-credential", "header-not-split", "proxy-stripped-auth",
                  "redirect-dropped-auth", "session-expired", "two-factor")
@@ -223,6 +221,10 @@ def _classify(ev: Evidence) -> _Found | None:
         return ("wrong-site", (), "", [])
     if status == 429 or ev.exc_type in ("TooManyRequestsError", "RateLimitExceededError"):
         return ("rate-limit", (), "", [])
+    if status == 417:  # a validation error: the permission check passed (a safe probe's yes)
+        if "is disabled. please contact" in text:
+            return ("session-user-disabled", (), "", [])
+        return None
     for needle, cause_id in _TEXT_RULES:
         if needle in text:
             return (cause_id, (), "", [])

@@ -85,6 +85,11 @@ def test_plain_status_only() -> None:
     assert limited is not None and limited.cause == "rate-limit" and limited.certain
     assert hint_for(200, "", "") is None
     assert hint_for(417, "ValidationError", "Vendor Name is required") is None
+    # a safe delete probe's 417 means the delete right is there: no hint for it
+    assert hint_for(417, "ValidationError", "Submitted Record cannot be deleted") is None
+    disabled = hint_for(417, "ValidationError", "User x@example.com is disabled. Please "
+                        "contact your System Manager.")
+    assert disabled is not None and disabled.cause == "session-user-disabled"
     assert hint_for(None, "", "connection refused") is None
     up = hint_for(403, "PermissionError", "Not allowed for Vendor: Globex Ltd User "
                   "restricted@example.com does not have access to this document")
