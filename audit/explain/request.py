@@ -10,7 +10,7 @@ import base64
 import re
 import shlex
 from dataclasses import dataclass
-from urllib.parse import unquote
+from urllib.parse import parse_qsl, unquote, urlsplit
 
 from audit.config.loader import looks_like_email
 from audit.config.secrets import REGISTRY
@@ -78,10 +78,19 @@ def _session(cookie: str | None) -> bool:
     return any(n == "sid" and v and v != "Guest" for n, v in _cookies(cookie or ""))
 
 
+_SECRET_PARAMS = frozenset({"sid", "api_key", "api_secret", "token", "access_token",
+                            "refresh_token", "password", "pwd", "csrf_token", "key", "code"})
+
+
 def _build(headers: dict[str, str], method: str, url: str) -> SentRequest:
     authorization = headers.get("authorization")
     cookie = headers.get("cookie")
     _register(authorization, cookie)
+    for name, value in parse_qsl(urlsplit(url).query):
+        if name.lower() in _SECRET_PARAMS:
+            REGISTRY.register(value)
+    for name in ("x-frappe-csrf-token",):
+        REGISTRY.register(headers.get(name))
     return SentRequest(authorization, _session(cookie), method.upper(), url,
                        headers.get("host", ""))
 

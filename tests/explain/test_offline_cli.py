@@ -73,6 +73,16 @@ def test_text_output_verdict_first_then_evidence_then_fix(tmp_path: Path) -> Non
     assert SECRET not in result.output and KEY not in result.output
 
 
+def test_secret_in_the_url_is_masked(tmp_path: Path) -> None:
+    body = tmp_path / "reply.json"
+    body.write_text(json.dumps({"exc_type": "PermissionError", "session_expired": 1}))
+    curl = tmp_path / "cmd.sh"
+    curl.write_text("curl 'https://erp/api/resource/Vendor?sid=0123456789abcdefsid'\n")
+    result = invoke(["explain", "--status", "403", "--body", str(body), "--curl-file", str(curl)])
+    assert result.exit_code == 0 and "0123456789abcdefsid" not in result.stdout
+    assert "sid=***" in result.stdout
+
+
 def test_echoed_secret_in_the_body_is_masked(tmp_path: Path) -> None:
     """A server message echoing the credential is masked too (raw and base64)."""
     basic = base64.b64encode(f"{KEY}:{SECRET}".encode()).decode()
