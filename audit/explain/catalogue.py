@@ -160,7 +160,7 @@ CATALOGUE: tuple[Cause, ...] = (
        "the user's roles give other rights on the DocType, not this one",
        "403 'You need the 'P' permission on D N' / 'does not have access to this document' "
        "without a role reason", "the rules grant the user read (say) but not P",
-       "grant P to a role of the user, or add a role that has it"),
+       "grant that right to a role of the user, or add a role that has it"),
     _C("linked-doctype-right", 9, "a right is missing on a linked DocType",
        "403, or a misleading 'You need the create permission on D'",
        "the message names another DocType than the request, or a link field's DocType",

@@ -297,6 +297,10 @@ def _classify_403(ev: Evidence, text: str) -> _Found:
                 "the function is not exposed (or needs another verb)", [])
     if "does not have access to this document" in text or "you need the '" in text:
         doc_causes = _DOC_CAUSES
+        if "does not have access to this document" in text:
+            # Frappe logged its reasons: a User Permission or a hook would have said so
+            doc_causes = tuple(c for c in _DOC_CAUSES
+                               if c not in ("user-permission", "controller-hook"))
         if "/frappe.client.cancel" in ev.url and "'write'" in text:
             doc_causes = ("cancel-needs-write", *_DOC_CAUSES)
         return (doc_causes[0], doc_causes[1:],
