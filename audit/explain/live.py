@@ -12,15 +12,16 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from audit.auth.causes import AuthFailure
 from audit.auth.identities import AuthFailed, LoginBudget, connect
 from audit.config.loader import AuditConfig, UserConfig
-from audit.crawl.discovery import Discovery, Scope, list_rows, target_from_row
+from audit.crawl.discovery import Discovery, Scope, list_rows, survey, target_from_row
 from audit.crawl.inventory import DocTypeInfo, Inventory, RuleRow, TargetDoc
-from audit.crawl.probes import CellProber, UserContext, list_params, visible_from_reply
+from audit.crawl.plan import CellPlan, PlannedTarget, owner_matters
+from audit.crawl.probes import CellProber, UserContext
 from audit.explain.build import from_reply, from_rules
 from audit.explain.catalogue import cause as catalogue_cause
 from audit.explain.explanation import Explanation
@@ -52,16 +53,25 @@ class LiveRequest:
     name: str | None = None
 
 
-class _OneTarget(CellProber):
-    """The crawler's prober, aimed at the one document the user named."""
+class _Prober(CellProber):
+    """The crawler's prober and plan; aimed at the one document the user named, if any.
+
+    Every plan it executes is kept, so the explanation can show what was sent and why.
+    """
 
     def __init__(self, inventory: Inventory, mode: Mode, ask_only: tuple[str, ...],
-                 target: TargetDoc, verifier: Verifier) -> None:
+                 target: TargetDoc | None, verifier: Verifier) -> None:
         super().__init__(inventory, mode, ask_only, verifier)
         self.target = target
+        self.plans: list[CellPlan] = []
 
-    def candidates(self, ctx: UserContext, dt: DocTypeInfo, op: Operation) -> list[TargetDoc]:
-        return [self.target]
+    def plan(self, ctx: UserContext, dt: DocTypeInfo, op: Operation) -> CellPlan:
+        plan = super().plan(ctx, dt, op)
+        if self.target is not None and plan.outcome is None and op is not Operation.CREATE:
+            plan = replace(plan, targets=(PlannedTarget(self.target, "named"),), budget=1,
+                           max_targets=1)
+        self.plans.append(plan)
+        return plan
 
 
 class _Discovery(Discovery):
@@ -222,8 +232,7 @@ def _permission_explanation(request: LiveRequest, user: UserConfig, op: Operatio
     facts = inventory.facts(frappe_user)
     ctx = UserContext(name=user.name, frappe_user=frappe_user, client=client, facts=facts)
     if not (dt.istable or dt.issingle or dt.is_virtual):
-        ctx.visible[dt.name] = visible_from_reply(client.get(resource_path(dt.name),
-                                                             params=list_params()))
+        ctx.surveys[dt.name] = survey(dt, facts, client, auditor, owner_matters(inventory, dt))
 
     def verifier(_ctx: UserContext, doctype: str, name: str) -> int | None:
         for c in (c for c in (auditor, client) if c is not None):
@@ -234,8 +243,7 @@ def _permission_explanation(request: LiveRequest, user: UserConfig, op: Operatio
 
     ask_only = session.config.crawl.ask_only
     target = _named_target(inventory, dt, request.name, auditor) if request.name else None
-    prober = (_OneTarget(inventory, Mode.SAFE, ask_only, target, verifier) if target
-              else CellProber(inventory, Mode.SAFE, ask_only, verifier))
+    prober = _Prober(inventory, Mode.SAFE, ask_only, target, verifier)
     row = prober.probe(ctx, dt, op)
     if target is None and row.target:
         target = next((t for t in inventory.targets.get(dt.name, ()) if t.name == row.target),
@@ -244,7 +252,8 @@ def _permission_explanation(request: LiveRequest, user: UserConfig, op: Operatio
     if facts.enabled is False:
         notes.append(f"{frappe_user} is disabled yet authenticated: a disabled-user-key-works "
                      "finding (critical); revoke the key")
-    case = _Case(user, op, dt, inventory, target, row, [_probe_line(row)], notes, subject)
+    evidence = [f"plan: {p.describe()}" for p in prober.plans[:1]] + [_probe_line(row)]
+    case = _Case(user, op, dt, inventory, target, row, evidence, notes, subject)
     problem = _docstatus_problem(op, target) if request.name else ""
     return _judge(case, problem, auditor)
 

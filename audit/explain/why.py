@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from audit.crawl.inventory import DocTypeInfo, Inventory, TargetDoc, UserFacts
+from audit.crawl.plan import needed_rights
 from audit.model import Operation
 
 __all__ = ["Blocker", "Diagnosis", "Fix", "diagnose", "needed_rights"]
@@ -55,11 +56,6 @@ class Diagnosis:
     @property
     def rules_allow(self) -> bool:
         return not self.blockers
-
-
-def needed_rights(op: Operation) -> tuple[str, ...]:
-    """Submit and cancel through REST also need write (SPEC §3.11)."""
-    return (op.value, "write") if op in (Operation.SUBMIT, Operation.CANCEL) else (op.value,)
 
 
 def _roles_for(inventory: Inventory, doctype: str, right: str,
