@@ -166,6 +166,43 @@ def _warn(message: str) -> None:
     _err(f"permaudit: warning: {message}")
 
 
+def analysis_options(fail_on: str, usage_days: int = 90, suppressions: Path | None = None,
+                     sod_rules: Path | None = None, severity: Any = None) -> Any:
+    """--fail-on, --usage-days, --suppressions, --sod-rules and [findings] -> AnalysisOptions.
+
+    Both files are read here, so a mistake in them is exit 2 before anything is probed.
+    """
+    from audit.analysis.interface import AnalysisOptions
+    from audit.analysis.sod import load_rules
+    from audit.analysis.suppress import load_suppressions
+
+    load_rules(sod_rules)
+    return AnalysisOptions(
+        fail_on=_severity(fail_on), usage_days=usage_days, sod_rules=sod_rules,
+        suppressions=load_suppressions(suppressions) if suppressions else (),
+        severity_overrides=dict(severity or {}))
+
+
+def analysis_flags(func: F) -> F:
+    """--baseline, --suppressions, --sod-rules: the analysis options `run` and `report` share."""
+    decorators = (
+        click.option("--baseline", type=click.Path(path_type=Path, dir_okay=False), default=None,
+                     help="An earlier run's results.json: report what changed since."),
+        click.option("--suppressions", type=click.Path(path_type=Path, dir_okay=False),
+                     default=None, help="TOML of accepted findings, each with reason and expiry."),
+        click.option("--sod-rules", type=click.Path(path_type=Path, dir_okay=False),
+                     default=None, help="TOML of segregation-of-duties rules beside the shipped."),
+    )
+    for decorate in reversed(decorators):
+        func = decorate(func)
+    return func
+
+
+def _check_baseline(baseline: Path | None) -> None:
+    if baseline is not None and not baseline.is_file():
+        raise UsageError(f"--baseline {baseline}: no such file (give an earlier results.json)")
+
+
 @cli.command("check-auth")
 @click.option("-c", "--config", "config_path", type=click.Path(path_type=Path), default=None,
               help="The audit configuration (TOML).")
@@ -202,23 +239,29 @@ def check_auth_cmd(opts: GlobalOptions, config_path: Path | None) -> None:
 @click.option("--plan-only", is_flag=True,
               help="Run discovery, print what each cell would send, send no probe.")
 @format_option("html,csv,terminal")
+@click.option("--usage-days", type=click.IntRange(1, 3650), default=90, show_default=True,
+              help="Window of the usage evidence (unused-grant).")
+@analysis_flags
 @click.pass_obj
 @handle_errors
 def run_cmd(opts: GlobalOptions, config_path: Path | None, outdir: Path | None, mode: str | None,
             users: str | None, doctypes: str | None, resume: bool, overwrite: bool,
-            fail_on: str, quiet: bool, plan_only: bool, formats: str) -> None:
+            fail_on: str, quiet: bool, plan_only: bool, formats: str, usage_days: int,
+            baseline: Path | None, suppressions: Path | None, sod_rules: Path | None) -> None:
     """Probe every DocType as every configured user and write the results."""
     from audit.config.loader import load_config
     from audit.runner import RunRequest, run_audit
 
     chosen = _formats(formats)
     config = load_config(config_path, warn=_warn)
+    _check_baseline(baseline)
     request = RunRequest(
         config=config, outdir=outdir, mode=mode, users=_csv_list(users),
         doctypes=_csv_list(doctypes), resume=resume, overwrite=overwrite, quiet=quiet,
         ca_bundle=opts.ca_bundle, allow_insecure=opts.allow_insecure,
         fail_on=_severity(fail_on), plan_only=plan_only,
-        formats=chosen, color=sys.stdout.isatty(),
+        formats=chosen, color=sys.stdout.isatty(), baseline=baseline,
+        analysis=analysis_options(fail_on, usage_days, suppressions, sod_rules, config.severity),
     )
     code = run_audit(request, echo=_echo, warn=_warn)
     sys.exit(int(code))
@@ -228,13 +271,19 @@ def run_cmd(opts: GlobalOptions, config_path: Path | None, outdir: Path | None, 
 @click.argument("outdir", type=click.Path(path_type=Path, file_okay=False))
 @fail_on_option
 @format_option("html,csv,terminal")
+@analysis_flags
 @handle_errors
-def report_cmd(outdir: Path, fail_on: str, formats: str) -> None:
+def report_cmd(outdir: Path, fail_on: str, formats: str, baseline: Path | None,
+               suppressions: Path | None, sod_rules: Path | None) -> None:
     """Re-analyse and re-render a run from OUTDIR/results.json alone (no site needed)."""
     from audit.report import report
 
+    chosen = _formats(formats)
+    _check_baseline(baseline)
+    options = analysis_options(fail_on, suppressions=suppressions, sod_rules=sod_rules)
     code = report(outdir, fail_on=_severity(fail_on), echo=_echo,
-                  formats=_formats(formats), color=sys.stdout.isatty())
+                  formats=chosen, color=sys.stdout.isatty(), options=options,
+                  baseline=baseline, warn=_warn)
     sys.exit(int(code))
 
 
@@ -297,6 +346,31 @@ def explain_cmd(opts: GlobalOptions, config_path: Path | None, user: str | None,
                                             allow_insecure=opts.allow_insecure, pool_size=2)
         explanation = explain_live(LiveRequest(config, user, doctype, op, docname), options)
     click.echo(render_json(explanation) if fmt == "json" else render_text(explanation))
+
+
+@cli.command("diff")
+@click.argument("old", type=click.Path(path_type=Path, dir_okay=False))
+@click.argument("new", type=click.Path(path_type=Path, dir_okay=False))
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
+              show_default=True)
+@handle_errors
+def diff_cmd(old: Path, new: Path, fmt: str) -> None:
+    """Compare two runs' results.json: permissions, users and findings (exit 1: changed)."""
+    import json
+
+    from audit.analysis import AnalysisOptions, analyse
+    from audit.analysis.drift import changed, drift
+    from audit.render.terminal import render_drift
+    from audit.results.record import RunResults, SchemaError
+
+    try:
+        before, after = RunResults.load(old), RunResults.load(new)
+    except SchemaError as exc:
+        raise UsageError(str(exc)) from None
+    before, after = (r if r.analysis else analyse(r, AnalysisOptions()) for r in (before, after))
+    result = drift(before, after, str(old))
+    _echo(json.dumps(result, indent=1) if fmt == "json" else render_drift(result))
+    sys.exit(int(ExitCode.FINDINGS if changed(result) else ExitCode.OK))
 
 
 @cli.command("demo")

@@ -13,7 +13,7 @@ import json
 import tempfile
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -35,7 +35,9 @@ from audit.crawl.engine import (
 )
 from audit.crawl.inventory import DocTypeInfo, Inventory
 from audit.crawl.probes import CellProber, UserContext
-from audit.model import Mode, Operation, ProbeResult, Severity
+from audit.crawl.usage import UsageEvidence, collect_usage
+from audit.http.client import TransportError
+from audit.model import Mode, Operation, Outcome, ProbeResult, Severity
 from audit.render.formats import REPORT_FILES, Format
 from audit.results.files import private_dir, write_json_private
 from audit.results.record import RunInfo, RunResults, UserRecord
@@ -70,6 +72,9 @@ class RunRequest:
     plan_only: bool = False  # discovery and surveys run; each cell's plan is printed
     formats: tuple[Format, ...] = ()  # report formats; () = --format's default
     color: bool = False  # the terminal summary may use colour (stdout is a terminal)
+    # suppressions, SoD rules, [findings] severity, usage window (the CLI fills them)
+    analysis: AnalysisOptions = field(default_factory=AnalysisOptions)
+    baseline: Path | None = None  # OLD/results.json: drift goes into the analysis
 
 
 def stamp() -> str:
@@ -187,7 +192,28 @@ def run_pipeline(session: AuditSession, request: RunRequest, outdir: Path,
     except (KeyboardInterrupt, Interrupted):  # what was done is in the checkpoint
         run.results = run.checkpoint.load()[0] if (run.begun or request.resume) else {}
     run.begin()
-    return analyse(_record(run), AnalysisOptions(fail_on=request.fail_on))
+    usage = _usage(run) if run.complete and run.inventory is not None else None
+    options = replace(request.analysis, fail_on=request.fail_on)
+    baseline = RunResults.load(request.baseline) if request.baseline is not None else None
+    record = analyse(_record(run, usage), options, baseline, str(request.baseline or ""))
+    for entry in record.analysis.get("expired_suppressions", []):
+        warn(f"suppression expired, no longer applied: {entry}")
+    return record
+
+
+def _usage(run: _Run) -> UsageEvidence | None:
+    """The users' writes, creates, deletes, submits, cancels of the window (auditor only)."""
+    if run.session.auditor is None or run.inventory is None:
+        return None
+    doctypes = {r.doctype for r in run.results.values()
+                if r.op.mutating and r.outcome is Outcome.ALLOWED}
+    users = {c.name: c.frappe_user for c in run.session.contexts}
+    try:
+        return collect_usage(run.session.auditor, run.inventory, users,
+                             run.request.analysis.usage_days, doctypes)
+    except TransportError as exc:
+        run.warn(f"usage evidence could not be read ({exc}); unused-grant is not judged")
+        return None
 
 
 def _discover(run: _Run) -> Inventory:
@@ -331,7 +357,7 @@ def _user_records(run: _Run) -> tuple[UserRecord, ...]:
     return tuple(out)
 
 
-def _record(run: _Run) -> RunResults:
+def _record(run: _Run, usage: UsageEvidence | None = None) -> RunResults:
     config = run.request.config
     inventory = run.inventory or Inventory(source="")
     rows = list(run.results.values())
@@ -343,7 +369,10 @@ def _record(run: _Run) -> RunResults:
         started=run.started, finished=stamp(), complete=run.complete,
         discovery=inventory.source, tool_version=__version__,
         config_digest=config_digest(config), site_id=site_id(config.site),
-        notes=inventory.notes)
+        notes=inventory.notes + (usage.notes if usage else ()))
     names = [u.name for u in run.session.users]
     return RunResults(run=info, users=_user_records(run), inventory=inventory,
-                      probes=tuple(order_results(rows, names)))
+                      probes=tuple(order_results(rows, names)),
+                      usage=usage.counts if usage else None,
+                      usage_days=run.request.analysis.usage_days if usage else None,
+                      usage_missing=usage.missing if usage else ())

@@ -41,13 +41,21 @@ def load(outdir: Path) -> RunResults:
     return RunResults.load(outdir / RESULTS_FILE)
 
 
-def reanalyse(record: RunResults, options: AnalysisOptions) -> RunResults:
+def reanalyse(record: RunResults, options: AnalysisOptions,
+              baseline: RunResults | None = None, source: str = "") -> RunResults:
     """The saved crawl analysed afresh (findings of the saved run are replaced)."""
-    return analyse(replace(record, findings=(), analysis={}), options)
+    return analyse(replace(record, findings=(), analysis={}), options, baseline, source)
 
 
 def report(outdir: Path, fail_on: Severity | None, echo: Callable[[str], None],
-           formats: tuple[Format, ...] = (), color: bool = False) -> ExitCode:
-    record = reanalyse(load(outdir), AnalysisOptions(fail_on=fail_on))
+           formats: tuple[Format, ...] = (), color: bool = False,
+           options: AnalysisOptions | None = None, baseline: Path | None = None,
+           warn: Callable[[str], None] | None = None) -> ExitCode:
+    old = RunResults.load(baseline) if baseline is not None else None
+    options = replace(options or AnalysisOptions(), fail_on=fail_on)
+    record = reanalyse(load(outdir), options, old, str(baseline or ""))
+    for entry in record.analysis.get("expired_suppressions", []):
+        if warn is not None:
+            warn(f"suppression expired, no longer applied: {entry}")
     render_formats(record, outdir, formats, color, echo)
     return ExitCode.FINDINGS if fails(record.findings, fail_on) else ExitCode.OK

@@ -1,31 +1,158 @@
 """Least-privilege analysis (pandas only here): matrix, findings, drift.
 
-The entry point is :func:`analyse`; :func:`exit_severity` turns its findings into the
-``--fail-on`` decision.
+The entry point is :func:`analyse`; :func:`fails` turns its findings into the
+``--fail-on`` decision. Rule families: incomplete (auth-failed, cells-unjudged), access
+(privileged-role, escalation-path, secret-read, sensitive-access, website-user-data,
+disabled-user-key-works, password-login-privileged), need (beyond-need, need-denied,
+no-declared-need, unused-grant), sod (sod-conflict), mismatch (rule-mismatch), hygiene
+(site-traceback, site-count-leak, plain-http, no-ip-restriction, incident).
 """
 
 from __future__ import annotations
 
-from audit.analysis.incomplete import incomplete_findings
-from audit.analysis.interface import AnalysisOptions, AnalysisSummary
+import gc
+from collections.abc import Iterator, Mapping, Set
+from contextlib import contextmanager
+from dataclasses import replace
+from datetime import date
+from typing import TYPE_CHECKING
+
+from audit.analysis.interface import AnalysisOptions, AnalysisSummary, UserSummary
 from audit.model import Finding, Outcome, Severity
 from audit.results.record import RunResults
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from audit.analysis.minimal import RoleSet
 
 __all__ = ["AnalysisOptions", "analyse", "fails"]
 
 
-def analyse(results: RunResults, options: AnalysisOptions) -> RunResults:
+def analyse(results: RunResults, options: AnalysisOptions,
+            baseline: RunResults | None = None, baseline_source: str = "") -> RunResults:
     """``results`` with its findings and analysis summary filled (the crawl's rows unchanged)."""
-    from dataclasses import replace
+    with _gc_paused():
+        return _analyse(results, options, baseline, baseline_source)
 
-    findings = tuple(sorted(incomplete_findings(results, options),
-                            key=lambda f: (-f.severity.rank, f.rule, f.id)))
+
+@contextmanager
+def _gc_paused() -> Iterator[None]:
+    """No cyclic garbage collection while analysis builds its many small objects: with a
+    million probe rows alive, each automatic collection walks them all (10x the runtime).
+    Nothing analysis makes holds a cycle; collection resumes afterwards."""
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()
+
+
+def _analyse(results: RunResults, options: AnalysisOptions, baseline: RunResults | None,
+             baseline_source: str) -> RunResults:
+    from audit.analysis import access, hygiene, matrix, minimal, mismatch, need, sod, suppress
+    from audit.analysis.catalogue import ESCALATION, SECRET_DOCTYPES, SENSITIVE_DOCTYPES
+    from audit.analysis.drift import drift, user_changes
+    from audit.analysis.incomplete import incomplete_findings
+
+    frame = matrix.cells(results)
+    grant_map = matrix.grant_map(results)
+    grants = matrix.grants(results, grant_map)
+    roles = minimal.minimal_roles(results, frame)
+    found: list[Finding] = [*incomplete_findings(results, options),
+                            *hygiene.incident_findings(results, options),
+                            *access.account_findings(results, options,
+                                                     {u: list(r.roles) for u, r in roles.items()})]
+    paths = list(access.escalation_findings(results, frame, options))
+    found += paths
+    found += access.exposure_findings(results, frame, options,
+                                      {(f.user, f.doctype) for f in paths})
+    found += need.need_findings(results, frame, grants, options)
+    unused, unknown = need.unused_cells(results, frame)
+    found += need.unused_findings(results, unused, options)
+    found += sod.sod_findings(frame, options, sod.load_rules(options.sod_rules))
+    found += mismatch.mismatch_findings(results, frame, grant_map, options)
+    found += hygiene.site_findings(results, options)
+    kept, hidden, expired = suppress.apply(found, options.suppressions,
+                                           options.today or date.today())
+    findings = tuple(sorted(kept, key=lambda f: (-f.severity.rank, f.rule, f.user, f.doctype,
+                                                 f.id)))
     summary: AnalysisSummary = {
-        "outcomes": {o.value: sum(1 for p in results.probes if p.outcome is o) for o in Outcome},
+        "outcomes": {str(k): int(v) for k, v in
+                     frame["outcome"].value_counts().reindex(
+                         [o.value for o in Outcome], fill_value=0).items()},
         "findings_by_severity": {s.value: sum(1 for f in findings if f.severity is s)
                                  for s in Severity},
+        "users": _users(results, frame, findings, roles, unused, unknown,
+                        SENSITIVE_DOCTYPES | SECRET_DOCTYPES | set(ESCALATION)),
+        "modules": {str(k): int(v) for k, v in
+                    matrix.summaries(frame)["module"]["allowed"].items()},
+        "suppressed": hidden, "expired_suppressions": expired,
+        "notes": _notes(results, roles),
     }
+    if baseline is not None:
+        interim = replace(results, findings=findings)
+        summary["drift"] = drift(baseline, interim, baseline_source)
+        for user, changes in user_changes(summary["drift"]).items():
+            summary["users"].setdefault(user, {})["changes"] = changes
     return replace(results, findings=findings, analysis=dict(summary))
+
+
+def _users(results: RunResults, frame: pd.DataFrame, findings: tuple[Finding, ...],
+           roles: Mapping[str, RoleSet], unused: pd.DataFrame, unknown: pd.DataFrame,
+           sensitive: Set[str]) -> dict[str, UserSummary]:
+    from audit.analysis.matrix import allowed
+    from audit.analysis.minimal import METHOD
+    from audit.analysis.need import per_user_cells
+
+    hits = allowed(frame)
+    counts = hits["user"].astype(str).value_counts()
+    sens = hits[hits["doctype"].isin(sensitive) & ~hits["own_record"]]
+    by_rule: dict[tuple[str, str], list[str]] = {}
+    for f in findings:
+        by_rule.setdefault((f.user, f.rule), []).extend(
+            e for e in f.evidence if e.count("|") == 2)
+    sens_cells = per_user_cells(sens)
+    unused_cells = per_user_cells(unused) if results.usage is not None else {}
+    unknown_cells = per_user_cells(unknown)
+    out: dict[str, UserSummary] = {}
+    for user in results.users:
+        name = user.name
+        entry: UserSummary = {
+            "allowed": int(counts.get(name, 0)),
+            "sensitive": sorted(sens_cells.get(name, [])),
+            "beyond_need": by_rule.get((name, "beyond-need"), []),
+            "need_denied": by_rule.get((name, "need-denied"), []),
+            "unused": sorted(unused_cells.get(name, [])),
+            "unused_unknown": sorted(unknown_cells.get(name, [])) if results.usage is not None
+            else [],
+        }
+        role_set = roles.get(name)
+        if role_set is not None:
+            entry["minimal_roles"] = list(role_set.roles)
+            entry["minimal_roles_removes"] = list(role_set.removes)
+            entry["minimal_roles_method"] = METHOD
+        out[name] = entry
+    return out
+
+
+def _notes(results: RunResults, roles: Mapping[str, RoleSet]) -> list[str]:
+    notes = []
+    if results.rules is None:
+        notes.append("no configured rules were read (no [auditor] account): rule-mismatch and "
+                     "minimal role sets are not computed")
+    if results.usage is None:
+        notes.append("usage evidence was not read (no [auditor] account): unused-grant is not "
+                     "computed")
+    else:
+        notes.append("read use is not recorded by Frappe for REST or API-key traffic: read "
+                     "cells are 'unknown', never 'unused'")
+    if roles:
+        notes.append("minimal role sets: greedy set cover over the site's existing roles "
+                     "(within ln(n) of the smallest set, not guaranteed minimal)")
+    return notes
 
 
 def fails(findings: tuple[Finding, ...], fail_on: Severity | None) -> bool:

@@ -75,3 +75,4 @@ class AnalysisSummary(TypedDict, total=False):
     suppressed: list[str]  # finding ids suppressed by a live entry
     expired_suppressions: list[str]  # entries past their expiry (they no longer suppress)
     notes: list[str]
+    modules: dict[str, int]  # module -> allowed cells in it

@@ -16,14 +16,14 @@ import logging
 import re
 import tomllib
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any, NoReturn
 from urllib.parse import urlsplit
 
 from audit.config.secrets import REGISTRY, Secret
-from audit.model import AuthMethod, Mode, Operation
+from audit.model import AuthMethod, Mode, Operation, Severity
 
 log = logging.getLogger(__name__)
 
@@ -114,6 +114,8 @@ class AuditConfig:
     crawl: CrawlConfig
     auditor: UserConfig | None
     users: tuple[UserConfig, ...]
+    # [findings] severity = { rule = "low" }: per-rule overrides (analysis only lowers)
+    severity: Mapping[str, Severity] = field(default_factory=dict)
 
     @property
     def source(self) -> str:
@@ -274,7 +276,7 @@ class _Loader:
 
     # -- sections ------------------------------------------------------------------
     def build(self, raw: dict[str, Any]) -> AuditConfig:
-        self.table(raw, "", frozenset({"site", "crawl", "auditor", "users"}))
+        self.table(raw, "", frozenset({"site", "crawl", "auditor", "users", "findings"}))
         if "site" not in raw:
             raise self.error("site", "missing: add a [site] table with url = \"https://...\"")
         site = self.site(raw["site"])
@@ -283,7 +285,31 @@ class _Loader:
         if "auditor" in raw:
             auditor = self.user(raw["auditor"], "auditor", default_name="auditor")
         users = self.users(raw.get("users"))
-        return AuditConfig(path=self.path, site=site, crawl=crawl, auditor=auditor, users=users)
+        severity = self.findings(raw.get("findings", {}))
+        return AuditConfig(path=self.path, site=site, crawl=crawl, auditor=auditor, users=users,
+                           severity=severity)
+
+    def findings(self, value: Any) -> Mapping[str, Severity]:
+        """``[findings] severity = { "no-ip-restriction" = "info" }``: lower a rule's severity."""
+        from audit.analysis.catalogue import RULES
+
+        t = self.table(value, "findings", frozenset({"severity"}))
+        raw = self.table(t.get("severity", {}), "findings.severity", frozenset(RULES))
+        words = ", ".join(s.value for s in Severity)
+        out: dict[str, Severity] = {}
+        for rule, word in raw.items():
+            key = f"findings.severity.{_toml_key(rule)}"
+            try:
+                level = Severity(word) if isinstance(word, str) else None
+            except ValueError:
+                level = None
+            if level is None:
+                raise self.error(key, f"unknown severity {word!r} (expected {words})")
+            if level.rank > RULES[rule].rank:
+                raise self.error(key, f"{word} is above the rule's {RULES[rule].value}: a "
+                                      "severity can only be lowered")
+            out[rule] = level
+        return MappingProxyType(out)
 
     def site(self, value: Any) -> SiteConfig:
         t = self.table(value, "site", frozenset({"url", "verify_tls", "timeout", "host",

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 from tabulate import tabulate
 
-from audit.model import Operation, Outcome, ProbeResult
+from audit.model import Operation, Outcome, ProbeResult, Severity
 from audit.results.record import RunResults
+
+TOP_FINDINGS = 10
 
 # DocTypes whose rights decide who controls the site or its money.
 SENSITIVE_DOCTYPES: frozenset[str] = frozenset({
@@ -59,15 +62,45 @@ def _compact(cells: list[str]) -> str:
 _ANSI = {"critical": "1;31", "high": "31", "medium": "33", "low": "36", "info": "34"}
 
 
-def render_terminal(results: RunResults, color: bool = False) -> str:
-    """The summary of a record: counts per user, the allowed cells that matter, findings."""
+def render_terminal(results: RunResults, color: bool = False, top: int = TOP_FINDINGS) -> str:
+    """The summary of a record: counts per user, the allowed cells that matter, then the
+    findings by severity with the worst ``top`` spelled out (and their fix)."""
     names = [u.name for u in results.users]
     lines = [render_summary(results.probes, names)]
-    if results.findings:
-        lines += ["", f"Findings ({len(results.findings)}):"]
-        for f in results.findings:
+    findings, analysis = results.findings, results.analysis
+    if findings:
+        counts = Counter(f.severity for f in findings)
+        by_level = ", ".join(f"{counts[s]} {s.value}" for s in sorted(Severity, key=lambda s:
+                                                                      -s.rank) if counts[s])
+        lines += ["", f"Findings ({len(findings)}): {by_level}"]
+        for f in sorted(findings, key=lambda f: -f.severity.rank)[:top]:
             word = f"{f.severity.value:<8}"
             if color:
                 word = f"\x1b[{_ANSI[f.severity.value]}m{word}\x1b[0m"
             lines.append(f"  {word} {f.rule:<16} {f.detail}")
+            if f.recommendation:
+                lines.append(f"  {'':<8} {'':<16} fix: {f.recommendation}")
+        if len(findings) > top:
+            lines.append(f"  … and {len(findings) - top} more in findings.csv / report.html")
+    suppressed = analysis.get("suppressed") or []
+    if suppressed:
+        lines.append(f"Suppressed: {len(suppressed)} finding(s) (--suppressions)")
+    lines += [f"Expired suppression (no longer applied): {entry}"
+              for entry in analysis.get("expired_suppressions") or []]
+    if analysis.get("drift"):
+        lines += ["", render_drift(analysis["drift"])]
+    return "\n".join(lines)
+
+
+def render_drift(drift: Mapping[str, Any]) -> str:
+    """``permaudit diff`` / ``--baseline``: what changed, one line per change."""
+    labels = (("gained", "+ gained"), ("lost", "- lost"), ("users_added", "+ user"),
+              ("users_removed", "- user"), ("findings_new", "+ finding"),
+              ("findings_resolved", "- finding"))
+    lines = [f"Changes against {drift.get('baseline') or 'the baseline'}:"]
+    for key, label in labels:
+        lines += [f"  {label} {item}" for item in drift.get(key) or []]
+    if len(lines) == 1:
+        lines.append("  none")
+    lines.append(f"  ({len(drift.get('findings_unchanged') or [])} finding(s) unchanged)")
     return "\n".join(lines)

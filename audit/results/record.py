@@ -153,6 +153,8 @@ class RunResults:
     # usage evidence (SPEC §6.4): user -> "DocType|op" -> count in the window; None: not read
     usage: Mapping[str, Mapping[str, int]] | None = None
     usage_days: int | None = None
+    # DocTypes whose usage evidence could not be read ("*": all): their use is unknown
+    usage_missing: tuple[str, ...] = ()
     schema_version: int = SCHEMA_VERSION
 
     # -- convenience for readers -------------------------------------------------------------
@@ -190,6 +192,7 @@ class RunResults:
             "analysis": dict(self.analysis),
             "usage": None if self.usage is None else {u: dict(c) for u, c in self.usage.items()},
             "usage_days": self.usage_days,
+            "usage_missing": list(self.usage_missing),
         }
 
     @classmethod
@@ -230,6 +233,7 @@ class RunResults:
             usage=None if usage is None else {
                 str(u): {str(k): int(n) for k, n in c.items()} for u, c in usage.items()},
             usage_days=data.get("usage_days"),
+            usage_missing=tuple(str(d) for d in data.get("usage_missing") or ()),
             schema_version=version,
         )
 

@@ -12,6 +12,8 @@ A DocType opts in through ``DocTypeDef.hook``:
   ``event``, ``file``, ``contact`` / ``address``, ``communication``, ``dashboard_chart``,
   ``number_card``, ``kanban_board``, ``prepared_report``, ``notification_settings``,
   ``workflow_action`` (document hooks only: their list conditions are not modelled).
+* ``deny``: an installed app's hook that refuses every document to everyone but
+  Administrator (lists are not filtered: Frappe's lists never call document hooks).
 
 Document hooks return ``True``/``False`` (``None`` would mean "no opinion"); list hooks return
 a row predicate, or ``None`` for "no condition".
@@ -176,6 +178,8 @@ def doc_hook(engine: PermissionEngine, hook: str, doc: Document, ptype: str | No
         return user == doc.owner
     if hook == "user":
         return not (user != ADMIN and doc.name in STANDARD_USERS)
+    if hook == "deny":
+        return user == ADMIN
     return _more(engine, hook, doc, ptype, user)
 
 
@@ -215,4 +219,5 @@ def hook_label(hook: str) -> str:
                                   "notification_settings.has_permission"),
         "workflow_action": "frappe.workflow.doctype.workflow_action.workflow_action."
                            "has_permission",
+        "deny": "custom_app.permissions.has_permission",
     }.get(hook, hook)

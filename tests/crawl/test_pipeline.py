@@ -54,7 +54,9 @@ def test_record_carries_identity_and_user_facts(demo_sim: SimServer, tmp_path: P
     assert info["config_digest"] == config_digest(config)
     assert info["site_id"] == site_id(config.site)
     users = result.data["users"]
-    assert all(u["restrict_ip"] == "" for u in users.values() if not u["auth_failure"])
+    assert all(u["restrict_ip"] == "" for n, u in users.items()
+               if not u["auth_failure"] and n != "lean")
+    assert users["lean"]["restrict_ip"] == "127.0.0.1, 10.20."  # the demo's clean user
     assert users["clerk"]["last_login"]  # the password user's own login of this run
 
 

@@ -1,0 +1,117 @@
+"""Segregation of duties: one user holding both sides of a rule of the pack.
+
+The pack ``audit/data/sod.toml`` ships ERPNext defaults; ``--sod-rules FILE`` adds rules
+(same id: replaces). A side is a list of ``"DocType|op"`` cells and is held when any of
+them is allowed. A cell is DocType-level, so a rule cannot tell documents of one DocType
+apart (a credit note is a Sales Invoice with ``is_return``): each conflict says so.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Iterator
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from audit.analysis.common import finding
+from audit.analysis.interface import AnalysisOptions, cell_key
+from audit.analysis.matrix import OPS, allowed
+from audit.model import Finding
+from audit.status import UsageError
+
+LIMIT = ("a cell is DocType-level: it cannot tell documents of one DocType apart "
+         "(a credit note is a Sales Invoice with is_return)")
+
+
+@dataclass(frozen=True)
+class SodRule:
+    id: str
+    title: str
+    a: tuple[tuple[str, str], ...]
+    b: tuple[tuple[str, str], ...]
+    note: str = ""
+
+
+def _cells(source: str, key: str, value: Any) -> tuple[tuple[str, str], ...]:
+    if not isinstance(value, list) or not value:
+        raise UsageError(f"{source}: {key}: expected a non-empty list of \"DocType|op\" cells")
+    out = []
+    for i, item in enumerate(value):
+        doctype, _, op = str(item).rpartition("|")
+        if not isinstance(item, str) or not doctype or op not in OPS:
+            raise UsageError(f"{source}: {key}[{i}]: {item!r} is not \"DocType|op\" "
+                             f"(op one of {', '.join(OPS)})")
+        out.append((doctype, op))
+    return tuple(out)
+
+
+def parse_rules(text: str, source: str) -> tuple[SodRule, ...]:
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise UsageError(f"{source}: not valid TOML ({exc})") from None
+    unknown = set(data) - {"rule"}
+    if unknown:
+        raise UsageError(f"{source}: {sorted(unknown)[0]}: unknown key (expected [[rule]])")
+    rules = data.get("rule", [])
+    if not isinstance(rules, list):
+        raise UsageError(f"{source}: rule: expected an array of tables ([[rule]])")
+    out = []
+    for i, raw in enumerate(rules):
+        key = f"rule[{i}]"
+        if not isinstance(raw, dict):
+            raise UsageError(f"{source}: {key}: expected a table")
+        extra = set(raw) - {"id", "title", "a", "b", "note"}
+        if extra:
+            raise UsageError(f"{source}: {key}.{sorted(extra)[0]}: unknown key (expected id, "
+                             "title, a, b, note)")
+        rule_id = raw.get("id")
+        if not isinstance(rule_id, str) or not rule_id:
+            raise UsageError(f"{source}: {key}.id: expected a non-empty string")
+        out.append(SodRule(id=rule_id, title=str(raw.get("title") or rule_id),
+                           a=_cells(source, f"{key}.a", raw.get("a")),
+                           b=_cells(source, f"{key}.b", raw.get("b")),
+                           note=str(raw.get("note") or "")))
+    return tuple(out)
+
+
+def load_rules(extra: Path | None = None) -> tuple[SodRule, ...]:
+    shipped = resources.files("audit").joinpath("data/sod.toml").read_text("utf-8")
+    rules = {r.id: r for r in parse_rules(shipped, "audit/data/sod.toml")}
+    if extra is not None:
+        try:
+            text = Path(extra).read_text("utf-8")
+        except OSError as exc:
+            raise UsageError(f"{extra}: cannot be read ({exc.strerror or exc})") from None
+        rules.update({r.id: r for r in parse_rules(text, str(extra))})
+    return tuple(rules.values())
+
+
+def sod_findings(frame: pd.DataFrame, options: AnalysisOptions,
+                 rules: tuple[SodRule, ...]) -> Iterator[Finding]:
+    hits = allowed(frame)
+    held: dict[str, set[tuple[str, str]]] = {}
+    for user, doctype, op in zip(hits["user"].astype(str), hits["doctype"].astype(str),
+                                 hits["op"].astype(str), strict=True):
+        held.setdefault(user, set()).add((doctype, op))
+    for user in sorted(held):
+        cells = held[user]
+        for rule in rules:
+            side_a = [c for c in rule.a if c in cells]
+            side_b = [c for c in rule.b if c in cells]
+            if not side_a or not side_b or (len(rule.a) == 1 and rule.a == rule.b):
+                continue
+            evidence = [cell_key(user, d, o) for d, o in dict.fromkeys([*side_a, *side_b])]
+            left = " or ".join(f"{o} {d}" for d, o in side_a)
+            right = " or ".join(f"{o} {d}" for d, o in side_b)
+            yield finding("sod-conflict", user, rule.id, options,
+                          doctype=side_b[0][0], op=side_b[0][1],
+                          detail=f"{user} may {left} and {right} ({rule.id}: {rule.title})"
+                                 + (f"; {rule.note}" if rule.note else "") + f". Note: {LIMIT}",
+                          evidence=evidence,
+                          recommendation=f"split the duties: take {right} (or {left}) away "
+                                         f"from {user}'s roles, or require a second approver")

@@ -1,0 +1,133 @@
+"""Analysis at scale: ~1,000,000 synthetic probe rows (50 users x 3,334 DocTypes x 6 ops).
+
+``bench_analysis(rows)`` builds a synthetic ``RunResults`` in a fresh child process, then
+times ``analyse`` and the writing of every output format (probes.csv, matrix.csv,
+findings.csv, results.json, the terminal summary) and reports the wall seconds of each
+step and the child's peak RSS. Building the rows is not timed. Nothing asserts a speed.
+"""
+
+from __future__ import annotations
+
+import json
+import multiprocessing as mp
+import os
+import sys
+import tempfile
+from multiprocessing.connection import Connection
+from pathlib import Path
+from typing import Any
+
+USERS = 50
+OPS_PER_DOCTYPE = 6
+
+
+def synthetic_results(rows: int) -> Any:
+    """A RunResults of about ``rows`` probe rows with rules, needs, usage, shares."""
+    from audit.crawl.inventory import DocTypeInfo, Inventory, RuleRow, ShareRow, UserFacts
+    from audit.model import Operation, Outcome, ProbeMethod, ProbeResult
+    from audit.results.record import RunInfo, RunResults, UserRecord
+
+    n_doctypes = max(1, rows // (USERS * OPS_PER_DOCTYPE))
+    names = [f"DocType {j:04d}" for j in range(n_doctypes)]
+    names[:6] = ["Supplier", "Payment Entry", "Custom DocPerm", "User", "OAuth Bearer Token",
+                 "Journal Entry"]
+    doctypes = {n: DocTypeInfo(name=n, module=f"Module {j % 40}", is_submittable=j % 3 == 0)
+                for j, n in enumerate(names)}
+    roles = [f"Role {k}" for k in range(20)]
+    rules = {n: (RuleRow(n, roles[j % 20], 0, False, frozenset({"read", "write", "create"})),
+                 RuleRow(n, roles[(j + 7) % 20], 0, j % 4 == 0, frozenset({"read", "submit"})))
+             for j, n in enumerate(names)}
+    users, facts, probes = [], {}, []
+    ops = list(Operation)
+    allowed, denied, na = Outcome.ALLOWED, Outcome.DENIED, Outcome.NOT_APPLICABLE
+    grants = {(r.role, n, op) for n, rows_ in rules.items() for r in rows_ for op in r.rights}
+    for i in range(USERS):
+        name, email = f"user{i:02d}", f"user{i:02d}@example.com"
+        mine = (roles[i % 20], roles[(i + 3) % 20])
+        expect = {names[j]: ("read",) for j in range(i, i + 30)} if i % 2 else None
+        users.append(UserRecord(name=name, auth="token", frappe_user=email, roles=mine,
+                                user_type="Website User" if i == 7 else "System User",
+                                enabled=i != 9, has_api_key=True, restrict_ip="",
+                                expect=expect))
+        facts[email] = UserFacts(frappe_user=email, roles=mine, user_type="System User",
+                                 shares=(ShareRow(names[i], "D1", write=True),))
+        for j, dt in enumerate(names):
+            sub = doctypes[dt].is_submittable
+            for k, op in enumerate(ops):
+                if op in (Operation.SUBMIT, Operation.CANCEL) and not sub:
+                    outcome = na
+                else:  # what the rules say, and one cell in a hundred disagrees
+                    ok = any((role, dt, op.value) in grants for role in mine)
+                    outcome = allowed if ok != ((i * 7 + j * 3 + k) % 100 == 0) else denied
+                probes.append(ProbeResult(user=name, doctype=dt, op=op, outcome=outcome,
+                                          method=ProbeMethod.REST, http_status=403,
+                                          target="D1", latency_ms=12.5))
+    usage = {f"user{i:02d}": {f"{names[j]}|write": 1 for j in range(i, i + 50)}
+             for i in range(USERS)}
+    inventory = Inventory(source="auditor", doctypes=doctypes, rules=rules, users=facts)
+    info = RunInfo("https://erp.example", None, "safe", "s", "f", True, "auditor")
+    return RunResults(run=info, users=tuple(users), inventory=inventory, probes=tuple(probes),
+                      usage=usage, usage_days=90)
+
+
+def _measure(conn: Connection, rows: int) -> None:
+    """Child process: build (untimed), then analyse and write every format (timed)."""
+    import gc
+    import resource
+    import time
+
+    from audit.analysis import AnalysisOptions, analyse
+    from audit.render.csv import write_findings_csv, write_matrix_csv
+    from audit.render.terminal import render_terminal
+    from audit.results.files import write_probes_csv
+
+    gc.disable()  # building a million frozen rows with the collector on takes minutes
+    record = synthetic_results(rows)
+    gc.enable()
+    built = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    figures: dict[str, Any] = {"rows": len(record.probes), "users": len(record.users),
+                               "doctypes": len(record.doctypes), "rss_after_build_mib": built}
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp)
+        steps = (
+            ("analyse_s", lambda: analyse(record, AnalysisOptions())),
+            ("probes_csv_s", lambda: write_probes_csv(out / "probes.csv", record.probes)),
+            ("matrix_csv_s", lambda: write_matrix_csv(out / "matrix.csv", record)),
+            ("findings_csv_s", lambda: write_findings_csv(out / "findings.csv", record)),
+            ("results_json_s", lambda: record.write(out / "results.json")),
+            ("terminal_s", lambda: render_terminal(record)),
+        )
+        total = cpu = 0.0
+        for label, step in steps:
+            start, start_cpu = time.perf_counter(), time.process_time()
+            value = step()
+            figures[label] = round(time.perf_counter() - start, 3)
+            figures[label.replace("_s", "_cpu_s")] = round(time.process_time() - start_cpu, 3)
+            total += figures[label]
+            cpu += time.process_time() - start_cpu
+            if label == "analyse_s":
+                record = value
+        figures["findings"] = len(record.findings)
+        figures["total_s"] = round(total, 3)
+        figures["total_cpu_s"] = round(cpu, 3)
+        figures["load_average_1m"] = round(os.getloadavg()[0], 2)
+        figures["analysis_and_csv_s"] = round(
+            total - figures["results_json_s"] - figures["probes_csv_s"], 3)
+    figures["peak_rss_mib"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+    conn.send(figures)
+
+
+def bench_analysis(rows: int = 1_000_000) -> dict[str, Any]:
+    """Seconds of each step and the peak RSS (MiB) of a child process doing them."""
+    ctx = mp.get_context("spawn")
+    parent, child = ctx.Pipe()
+    proc = ctx.Process(target=_measure, args=(child, rows))
+    proc.start()
+    figures: dict[str, Any] = parent.recv()
+    proc.join()
+    return figures
+
+
+if __name__ == "__main__":
+    count = int(sys.argv[1]) if len(sys.argv) > 1 else 1_000_000
+    print(json.dumps(bench_analysis(count), indent=1))
