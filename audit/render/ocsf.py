@@ -27,7 +27,8 @@ from py_ocsf_models.objects.resource_details import (  # type: ignore[import-unt
 
 from audit import __version__
 from audit.model import Finding, Severity
-from audit.render.view import WHY
+from audit.render.view import WHY, learn_secret_names
+from audit.results import redact
 from audit.results.files import private_text
 from audit.results.record import RunResults
 
@@ -92,7 +93,9 @@ def detection_finding(results: RunResults, finding: Finding) -> dict[str, Any]:
 
 
 def ocsf_findings(results: RunResults) -> list[dict[str, Any]]:
-    return [detection_finding(results, f) for f in results.findings]
+    """Every finding as a Detection Finding, through the run's redaction step."""
+    learn_secret_names(results)
+    return [redact.REDACTOR.json(detection_finding(results, f)) for f in results.findings]
 
 
 def write_ocsf(results: RunResults, outdir: Path) -> Path:

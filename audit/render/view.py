@@ -1,8 +1,10 @@
 """What the HTML report shows, as plain data: built from ``RunResults`` alone.
 
 Every string that came from the site (DocType, user, role, document names, messages) is
-passed through :func:`clean` so control characters never reach a page or a sheet; HTML
-escaping is the template engine's job (autoescape everywhere), never this module's.
+passed through :func:`clean`: the run's redaction step (secrets masked, names of
+secret-bearing documents fingerprinted, control characters removed) as for every other
+file, then any line separator left made visible. HTML escaping is the template engine's
+job (autoescape everywhere), never this module's.
 The analysis summary (``results.analysis``) is read key by key and every key may be
 absent: the report then says "not measured" instead of guessing.
 """
@@ -19,6 +21,7 @@ from audit.analysis.interface import cell_key
 from audit.explain.hints import Hint, hint_for
 from audit.model import Finding, Operation, Outcome, ProbeResult, Severity
 from audit.render.terminal import SENSITIVE_DOCTYPES
+from audit.results import redact
 from audit.results.record import RunResults, UserRecord
 
 OPS: tuple[Operation, ...] = tuple(Operation)
@@ -68,9 +71,9 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u2028\u2029]")
 
 
 def clean(value: object) -> str:
-    """Text safe to show: control characters become visible U+FFFD; never escapes HTML."""
+    """Text safe to show: redacted, no control characters (U+FFFD); never escapes HTML."""
     text = "" if value is None else str(value)
-    return _CONTROL.sub("\ufffd", text)
+    return _CONTROL.sub("\ufffd", redact.REDACTOR.text(text))
 
 
 @dataclass(frozen=True)
@@ -337,18 +340,21 @@ def _hint_groups(results: RunResults) -> tuple[HintGroup, ...]:
             hint = hint_for(status, exc_type, message)
             key: tuple[int | None, str, str] = (status, exc_type, hint.cause if hint else "")
             hints.setdefault(key, hint)
-            groups[key].append((clean(row.user), clean(row.doctype), row.op.value,
-                                clean(target)[:200], clean(message)[:300]))
+            groups[key].append((row.user, row.doctype, row.op.value, target, message))
     for user in results.users:  # their cells sent nothing: the classified cause is the record
         if user.auth_failure:
             key = (None, "", "")
             hints.setdefault(key, None)
-            groups[key].append((clean(user.name), "", "", "", clean(user.auth_failure)))
+            groups[key].append((user.name, "", "", "", user.auth_failure))
     out = []
     for group, examples in sorted(groups.items(), key=lambda kv: (kv[0][0] or 0, -len(kv[1]))):
+        shown = tuple((clean(user), clean(doctype), op,
+                       clean(redact.REDACTOR.name(doctype, document))[:200], clean(message)[:300])
+                      for user, doctype, op, document, message in examples[:EXAMPLES_PER_GROUP])
         out.append(HintGroup(status=group[0], exc_type=clean(group[1]), hint=hints[group],
-                             count=len(examples), users=tuple(sorted({e[0] for e in examples})),
-                             examples=tuple(examples[:EXAMPLES_PER_GROUP])))
+                             count=len(examples),
+                             users=tuple(sorted({clean(e[0]) for e in examples})),
+                             examples=shown))
     return tuple(out)
 
 
@@ -362,7 +368,17 @@ def _coverage(results: RunResults) -> tuple[tuple[str, int], ...]:
     return tuple(sorted(reasons.items(), key=lambda kv: (-kv[1], kv[0])))
 
 
+def learn_secret_names(results: RunResults) -> None:
+    """Every name of a secret-bearing document the record holds is redacted wherever quoted."""
+    redact.REDACTOR.learn_inventory(results.inventory)
+    secret = redact.REDACTOR.doctypes
+    redact.REDACTOR.learn(*{name for row in results.probes if row.doctype in secret
+                            for name in (row.target, *(a.target for a in row.attempts))
+                            if name})
+
+
 def build_view(results: RunResults) -> ReportView:
+    learn_secret_names(results)
     sensitive = sensitive_doctypes(results)
     matrix = _Matrix(results)
     by_severity = Counter(f.severity.value for f in results.findings)
