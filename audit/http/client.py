@@ -19,6 +19,7 @@ import contextlib
 import email.utils
 import json as jsonlib
 import logging
+import os
 import threading
 import time
 from collections.abc import Mapping, Sequence
@@ -33,7 +34,7 @@ from requests.adapters import HTTPAdapter
 from audit import __version__
 from audit.config.loader import SiteConfig, is_loopback_host
 from audit.config.secrets import REGISTRY
-from audit.http.pacing import RateLimiter
+from audit.http.pacing import RateLimiter, request_kind
 from audit.http.reply import FrappeReply
 
 if TYPE_CHECKING:
@@ -238,6 +239,13 @@ class FrappeClient:
         if self.options.host_header:
             s.headers["Host"] = self.options.host_header
         s.verify = self.options.verify
+        # The environment (proxies, no_proxy, CA bundle) is read once here instead of on
+        # every request, as requests does with trust_env; netrc stays ignored.
+        s.trust_env = False
+        s.proxies = requests.utils.get_environ_proxies(self.base_url)
+        if s.verify is True:
+            s.verify = os.environ.get("REQUESTS_CA_BUNDLE") or \
+                os.environ.get("CURL_CA_BUNDLE") or True
         s.auth = _NoNetrc()
         s.cookies = _NoCookies()
         with self._lock:
@@ -320,8 +328,8 @@ class FrappeClient:
             try:
                 reply = self._attempt(method, url, params, json, data, headers)
             except _Retryable as exc:
-                if self.limiter is not None:
-                    self.limiter.feedback(503)  # a dropped or refused connection: slow down
+                if self.limiter is not None:  # a dropped or refused connection: slow down
+                    self.limiter.record(None, None, request_kind(method, url))
                 if not (idempotent or exc.unsent) or failures >= opts.retries:
                     raise TransportError(method, url, exc.reason) from None
                 failures += 1
@@ -397,11 +405,12 @@ class FrappeClient:
             latency_ms = (time.perf_counter() - started) * 1000.0
         response._content = body
         reply = FrappeReply.from_response(method, url, response, latency_ms)
-        if self.limiter is not None:
-            self.limiter.feedback(reply.status)
-        if reply.unreadable:
+        if reply.unreadable:  # the limiter hears of it as a dropped connection
             raise _Retryable(f"the reply said JSON but could not be parsed "
                              f"(status {reply.status}, {len(reply.text)} characters)")
+        if self.limiter is not None:
+            self.limiter.record(reply.status, latency_ms / 1000.0, request_kind(method, url),
+                                reply.headers)
         log.debug("%s %s -> %s (%.0f ms)", method, url, reply.status, latency_ms)
         return reply
 
