@@ -32,8 +32,10 @@ lint: $(STAMP)
 test: $(STAMP) browser lint
 	$(BIN)/python -m pytest -q -p no:cacheprovider tests
 
-bench: $(STAMP)
-	$(BIN)/python -m benchmarks
+# make bench: the generated site behind gunicorn; make bench URL=https://erp.example.com CONFIG=audit.toml: a real site (safe mode)
+bench: $(STAMP) browser
+	$(BIN)/python -m pip install --quiet -e '.[bench]'
+	$(BIN)/python -m benchmarks $(if $(URL),--url '$(URL)' --config '$(CONFIG)')
 
 # the README's pictures of the demo report, taken in headless chromium
 screenshot: $(STAMP) browser

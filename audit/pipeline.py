@@ -272,7 +272,7 @@ def _crawl(run: _Run) -> None:
                         request.config.crawl.ask_only, verifier=session.verify_docstatus)
     crawler = Crawler(inventory, session.contexts, prober, run.checkpoint,
                       workers=request.config.crawl.concurrency, progress=not request.quiet,
-                      auditor=session.auditor)
+                      auditor=session.auditor, pace=session.limiter.describe)
     crawler.survey(visible)
     run.results = crawler.crawl(cells_for([c.name for c in session.contexts], inventory), done)
     if mode is Mode.ACTIVE:
@@ -369,7 +369,8 @@ def _record(run: _Run, usage: UsageEvidence | None = None) -> RunResults:
         started=run.started, finished=stamp(), complete=run.complete,
         discovery=inventory.source, tool_version=__version__,
         config_digest=config_digest(config), site_id=site_id(config.site),
-        notes=inventory.notes + (usage.notes if usage else ()))
+        notes=inventory.notes + (usage.notes if usage else ()),
+        pace=run.session.limiter.summary())
     names = [u.name for u in run.session.users]
     return RunResults(run=info, users=_user_records(run), inventory=inventory,
                       probes=tuple(order_results(rows, names)),

@@ -13,6 +13,7 @@ from urllib.parse import urlsplit
 from audit.analysis import fails
 from audit.config.loader import AuditConfig, load_config
 from audit.crawl.engine import Checkpoint
+from audit.http.pacing import describe_pace
 from audit.pipeline import (
     CHECKPOINT_FILE,
     PROBES_FILE,
@@ -127,6 +128,8 @@ def run_audit(request: RunRequest, echo: Echo, warn: Echo) -> ExitCode:
              "holds them)")
         return ExitCode.UNREACHABLE
     render_formats(record, outdir, request.formats, request.color, echo)
+    if record.run.pace:
+        echo(describe_pace(record.run.pace))
     return ExitCode.FINDINGS if fails(record.findings, request.fail_on) else ExitCode.OK
 
 

@@ -233,7 +233,7 @@ def _interrupt_at(stage: str, monkeypatch: pytest.MonkeyPatch, outdir: Path) -> 
             raise KeyboardInterrupt
         monkeypatch.setattr(pipeline.Discovery, "run", run)
     else:
-        real_wait = engine.wait
+        real_wait = engine.wait_for_room
 
         def wait(*args: Any, **kwargs: Any) -> Any:
             got = real_wait(*args, **kwargs)
@@ -241,7 +241,7 @@ def _interrupt_at(stage: str, monkeypatch: pytest.MonkeyPatch, outdir: Path) -> 
             if listing or (stage == "probing" and _probe_lines(outdir) > 0):
                 raise KeyboardInterrupt
             return got
-        monkeypatch.setattr(engine, "wait", wait)
+        monkeypatch.setattr(engine, "wait_for_room", wait)
 
 
 @pytest.mark.parametrize("stage", ["login", "discovery", "listing", "probing"])

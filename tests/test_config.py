@@ -127,7 +127,7 @@ def test_defaults(tmp_path: Path) -> None:
     assert cfg.site == SiteConfig(url="https://erp.example.com", verify_tls=True, timeout=30.0,
                                   host=None)
     assert cfg.crawl == CrawlConfig(mode=Mode.SAFE, allow_active=False, concurrency=4,
-                                    rate_limit=20.0, doctypes=("*",), exclude=(), ask_only=())
+                                    rate_limit="auto", doctypes=("*",), exclude=(), ask_only=())
     assert cfg.auditor is None
     assert cfg.users[0].expect is None
 
@@ -259,6 +259,8 @@ BAD: list[tuple[str, str, str, str]] = [
      "more than 0"),
     ("rate negative", SITE + "[crawl]\nrate_limit = -1.5\n" + TOKEN_USER, "crawl.rate_limit",
      "more than 0"),
+    ("rate word", SITE + '[crawl]\nrate_limit = "fast"\n' + TOKEN_USER, "crawl.rate_limit",
+     'expected "auto" or a number'),
     ("doctypes string", SITE + '[crawl]\ndoctypes = "*"\n' + TOKEN_USER, "crawl.doctypes",
      "list of DocType names"),
     ("doctypes empty", SITE + "[crawl]\ndoctypes = []\n" + TOKEN_USER, "crawl.doctypes",

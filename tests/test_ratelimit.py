@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from audit.http.client import MAX_SLOWDOWN, RateLimiter
+from audit.http.pacing import MAX_SLOWDOWN, RateLimiter
 
 
 def test_errors_halve_the_rate_and_successes_win_it_back() -> None:

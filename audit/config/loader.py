@@ -19,7 +19,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any, NoReturn
+from typing import Any, Literal, NoReturn
 from urllib.parse import urlsplit
 
 from audit.config.secrets import REGISTRY, Secret
@@ -29,7 +29,7 @@ log = logging.getLogger(__name__)
 
 DEFAULT_TIMEOUT = 30.0
 DEFAULT_CONCURRENCY = 4
-DEFAULT_RATE_LIMIT = 20.0
+DEFAULT_RATE_LIMIT: float | Literal["auto"] = "auto"  # pace to the site (audit/http/pacing.py)
 DEFAULT_MAX_REPLY_MB = 8.0
 DEFAULT_MAX_LIST_REPLY_MB = 64.0
 MAX_CONCURRENCY = 64
@@ -76,7 +76,7 @@ class CrawlConfig:
     mode: Mode = Mode.SAFE
     allow_active: bool = False
     concurrency: int = DEFAULT_CONCURRENCY
-    rate_limit: float = DEFAULT_RATE_LIMIT
+    rate_limit: float | Literal["auto"] = DEFAULT_RATE_LIMIT  # requests/s, or "auto"
     doctypes: tuple[str, ...] = ("*",)
     exclude: tuple[str, ...] = ()
     ask_only: tuple[str, ...] = ()
@@ -375,7 +375,12 @@ class _Loader:
             raise self.error("crawl.concurrency", f"must be between 1 and {MAX_CONCURRENCY}, "
                                                   f"got {concurrency}")
         rate = DEFAULT_RATE_LIMIT
-        if "rate_limit" in t:
+        if t.get("rate_limit") == "auto":
+            rate = "auto"
+        elif "rate_limit" in t:
+            if isinstance(t["rate_limit"], str):
+                raise self.error("crawl.rate_limit", 'expected "auto" or a number of requests '
+                                                     f"per second, got {t['rate_limit']!r}")
             rate = self.number(t["rate_limit"], "crawl.rate_limit")
             if rate <= 0:
                 raise self.error("crawl.rate_limit", "must be more than 0 requests per second")

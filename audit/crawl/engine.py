@@ -10,8 +10,8 @@ from __future__ import annotations
 import json
 import sys
 import threading
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
@@ -96,8 +96,11 @@ class Checkpoint:
 class Progress:
     """A tqdm bar on stderr, only on a terminal and never with --quiet."""
 
-    def __init__(self, total: int, label: str, enabled: bool) -> None:
+    def __init__(self, total: int, label: str, enabled: bool,
+                 status: Callable[[], str] | None = None) -> None:
         self._bar: Any = None
+        self._status = status  # the current pace, shown beside the bar
+        self._count = 0
         if enabled and sys.stderr.isatty():
             from tqdm import tqdm
 
@@ -106,6 +109,9 @@ class Progress:
 
     def advance(self, n: int = 1) -> None:
         if self._bar is not None:
+            self._count += n
+            if self._status is not None and self._count % 20 < n:
+                self._bar.set_postfix_str(self._status(), refresh=False)
             self._bar.update(n)
 
     def close(self) -> None:
@@ -117,32 +123,46 @@ class Interrupted(Exception):
     """Ctrl-C during the crawl; what was done is kept in the checkpoint."""
 
 
+def wait_for_room(room: threading.Semaphore) -> None:
+    """Where the calling thread waits for the pool (and where a Ctrl-C lands)."""
+    room.acquire()
+
+
 def run_pool(items: Sequence[T], work: Callable[[T], None], workers: int,
              stop: threading.Event) -> None:
     """Run ``work`` on every item with a bounded pool; Ctrl-C stops cleanly.
 
-    Worker exceptions surface here (``future.result()``); KeyboardInterrupt cancels
-    what has not started, lets running items finish, then raises :class:`Interrupted`.
+    At most ``workers * 4`` items are queued at a time (a semaphore each finished item
+    releases, so nothing here grows with the run or scans what is pending). The first
+    worker exception surfaces here; KeyboardInterrupt cancels what has not started,
+    lets running items finish, then raises :class:`Interrupted`.
     """
     pool = ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="probe")
-    it: Iterator[T] = iter(items)
-    pending: set[Future[None]] = set()
+    queued = max(1, workers) * 4
+    room = threading.BoundedSemaphore(queued)
+    failures: list[BaseException] = []
 
     def guarded(item: T) -> None:
-        if not stop.is_set():
-            work(item)
+        try:
+            if not stop.is_set() and not failures:
+                work(item)
+        except BaseException as exc:
+            failures.append(exc)
+        finally:
+            room.release()
+
+    def check() -> None:
+        if failures:
+            raise failures[0]
 
     try:
-        for item in it:
-            pending.add(pool.submit(guarded, item))
-            if len(pending) >= workers * 4:
-                done, pending = wait(pending, return_when=FIRST_COMPLETED)
-                for fut in done:
-                    fut.result()
-        while pending:
-            done, pending = wait(pending, return_when=FIRST_COMPLETED)
-            for fut in done:
-                fut.result()
+        for item in items:
+            wait_for_room(room)
+            check()
+            pool.submit(guarded, item)
+        for _ in range(queued):  # every slot back: all items done
+            wait_for_room(room)
+        check()
     except KeyboardInterrupt:
         stop.set()
         pool.shutdown(wait=True, cancel_futures=True)
@@ -154,7 +174,8 @@ def run_pool(items: Sequence[T], work: Callable[[T], None], workers: int,
 class Crawler:
     def __init__(self, inventory: Inventory, contexts: Sequence[UserContext],
                  prober: CellProber, checkpoint: Checkpoint, workers: int,
-                 progress: bool = True, auditor: FrappeClient | None = None) -> None:
+                 progress: bool = True, auditor: FrappeClient | None = None,
+                 pace: Callable[[], str] | None = None) -> None:
         self.inventory = inventory
         self.auditor = auditor
         self.contexts = {c.name: c for c in contexts}
@@ -162,6 +183,7 @@ class Crawler:
         self.checkpoint = checkpoint
         self.workers = workers
         self.progress = progress
+        self.pace = pace
         self.stop = threading.Event()
 
     def doctypes(self) -> list[DocTypeInfo]:
@@ -175,7 +197,7 @@ class Crawler:
             if (ctx.name, dt.name) in done:
                 ctx.surveys[dt.name] = done[(ctx.name, dt.name)]
         todo = [(c, d) for c, d in jobs if d.name not in c.surveys]
-        bar = Progress(len(todo), "listing", self.progress)
+        bar = Progress(len(todo), "listing", self.progress, self.pace)
         lock = threading.Lock()
 
         def work(job: tuple[UserContext, DocTypeInfo]) -> None:
@@ -202,7 +224,7 @@ class Crawler:
                 results[cell.key] = done[cell.key]
             else:
                 todo.append(cell)
-        bar = Progress(len(todo), "probing", self.progress)
+        bar = Progress(len(todo), "probing", self.progress, self.pace)
         lock = threading.Lock()
 
         def work(cell: Cell) -> None:

@@ -19,9 +19,10 @@ import contextlib
 import email.utils
 import json as jsonlib
 import logging
+import os
 import threading
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlsplit
@@ -33,6 +34,7 @@ from requests.adapters import HTTPAdapter
 from audit import __version__
 from audit.config.loader import SiteConfig, is_loopback_host
 from audit.config.secrets import REGISTRY
+from audit.http.pacing import RateLimiter, request_kind
 from audit.http.reply import FrappeReply
 
 if TYPE_CHECKING:
@@ -48,8 +50,6 @@ log = logging.getLogger(__name__)
 IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS"})
 RETRY_STATUSES = frozenset({502, 503, 504})
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
-MAX_SLOWDOWN = 16.0  # adaptive back-off never slows the crawl more than this
-RECOVERY = 0.9  # each healthy reply narrows the widened interval by 10 %
 USER_AGENT = f"permaudit/{__version__}"
 MIB = 1024 * 1024
 CHUNK = 64 * 1024
@@ -123,87 +123,6 @@ class InsecureURLError(Exception):
         host = urlsplit(url).hostname or url
         super().__init__(f"refusing plain http to {host}: API keys and passwords would cross "
                          "the network unencrypted; use https, or pass --allow-insecure")
-
-
-class RateLimiter:
-    """One per crawl, shared by every thread and user: a global pace and concurrency."""
-
-    def __init__(self, rate_per_s: float, max_concurrency: int) -> None:
-        if rate_per_s <= 0:
-            raise ValueError("rate_per_s must be more than 0")
-        if max_concurrency < 1:
-            raise ValueError("max_concurrency must be at least 1")
-        self.base_interval = 1.0 / rate_per_s
-        self.interval = self.base_interval  # widened by feedback() while the site struggles
-        self.max_concurrency = max_concurrency
-        self._lock = threading.Lock()
-        self._next = 0.0
-        self._paused_until = 0.0
-        self._slots = threading.BoundedSemaphore(max_concurrency)
-        self._held = threading.local()
-
-    def acquire(self) -> None:
-        """Block until this thread may send one request at the global pace."""
-        while True:
-            with self._lock:
-                now = time.monotonic()
-                start = max(now, self._next, self._paused_until)
-                self._next = start + self.interval
-            if start > now:
-                time.sleep(start - now)
-            with self._lock:  # a pause may have begun while this thread slept
-                wait = self._paused_until - time.monotonic()
-            if wait <= 0:
-                return
-
-    @contextlib.contextmanager
-    def slot(self) -> Iterator[None]:
-        """Hold one of ``max_concurrency`` slots and take one pace step (re-entrant)."""
-        depth = getattr(self._held, "depth", 0)
-        if depth:
-            self._held.depth = depth + 1
-            try:
-                self.acquire()
-                yield
-            finally:
-                self._held.depth -= 1
-            return
-        self._slots.acquire()
-        self._held.depth = 1
-        try:
-            self.acquire()
-            yield
-        finally:
-            self._held.depth = 0
-            self._slots.release()
-
-    def pause_for(self, seconds: float) -> None:
-        """Everyone waits (Retry-After, adaptive back-off)."""
-        if seconds <= 0:
-            return
-        with self._lock:
-            self._paused_until = max(self._paused_until, time.monotonic() + seconds)
-
-    @property
-    def paused_for(self) -> float:
-        with self._lock:
-            return max(0.0, self._paused_until - time.monotonic())
-
-    def feedback(self, status: int) -> None:
-        """Adaptive pace (AIMD): a 5xx or 429 halves the rate, down to 1/16 of the
-        configured one; each other reply wins back a little of it."""
-        with self._lock:
-            if status >= 500 or status == 429:
-                self.interval = min(self.interval * 2, self.base_interval * MAX_SLOWDOWN)
-            elif self.interval > self.base_interval:
-                self.interval = max(self.base_interval, self.interval * RECOVERY)
-
-    @property
-    def slowdown(self) -> float:
-        """How many times slower than configured the crawl runs right now."""
-        with self._lock:
-            return self.interval / self.base_interval
-
 
 
 def encode_path(*segments: str) -> str:
@@ -320,6 +239,13 @@ class FrappeClient:
         if self.options.host_header:
             s.headers["Host"] = self.options.host_header
         s.verify = self.options.verify
+        # The environment (proxies, no_proxy, CA bundle) is read once here instead of on
+        # every request, as requests does with trust_env; netrc stays ignored.
+        s.trust_env = False
+        s.proxies = requests.utils.get_environ_proxies(self.base_url)
+        if s.verify is True:
+            s.verify = os.environ.get("REQUESTS_CA_BUNDLE") or \
+                os.environ.get("CURL_CA_BUNDLE") or True
         s.auth = _NoNetrc()
         s.cookies = _NoCookies()
         with self._lock:
@@ -402,8 +328,8 @@ class FrappeClient:
             try:
                 reply = self._attempt(method, url, params, json, data, headers)
             except _Retryable as exc:
-                if self.limiter is not None:
-                    self.limiter.feedback(503)  # a dropped or refused connection: slow down
+                if self.limiter is not None:  # a dropped or refused connection: slow down
+                    self.limiter.record(None, None, request_kind(method, url))
                 if not (idempotent or exc.unsent) or failures >= opts.retries:
                     raise TransportError(method, url, exc.reason) from None
                 failures += 1
@@ -479,11 +405,12 @@ class FrappeClient:
             latency_ms = (time.perf_counter() - started) * 1000.0
         response._content = body
         reply = FrappeReply.from_response(method, url, response, latency_ms)
-        if self.limiter is not None:
-            self.limiter.feedback(reply.status)
-        if reply.unreadable:
+        if reply.unreadable:  # the limiter hears of it as a dropped connection
             raise _Retryable(f"the reply said JSON but could not be parsed "
                              f"(status {reply.status}, {len(reply.text)} characters)")
+        if self.limiter is not None:
+            self.limiter.record(reply.status, latency_ms / 1000.0, request_kind(method, url),
+                                reply.headers)
         log.debug("%s %s -> %s (%.0f ms)", method, url, reply.status, latency_ms)
         return reply
 

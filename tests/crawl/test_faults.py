@@ -50,7 +50,10 @@ def test_429_storm_is_waited_out(demo_sim: SimServer, tmp_path: Path) -> None:
     result = run(config, tmp_path / "out")
     demo_sim.controls.rate_limit_off()
     statuses = Counter(r.status for r in demo_sim.controls.requests)
-    assert statuses[429] > 0, "the limiter never refused"
+    # The crawl reads the limiter's X-RateLimit headers and waits before it refuses;
+    # what slips through in flight is a 429, waited out.
+    waited = result.data["run"]["pace"]["pauses"].get("site limiter", 0)
+    assert statuses[429] > 0 or waited > 0, "the site's limiter never came into play"
     assert not mismatches(result, demo_sim)
     assert not _outcomes(result)[Outcome.ERROR.value]
 
