@@ -35,7 +35,7 @@ def _echo(message: str) -> None:
     """stdout, through the redactor: no secret, no secret name, no control character."""
     from audit.results.redact import REDACTOR
 
-    click.echo(REDACTOR.terminal(message))
+    click.echo(REDACTOR.terminal(message, colors=True))  # the renderer's own colours stay
 
 
 def _err(message: str) -> None:

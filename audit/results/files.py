@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import io
 import json
 import os
 from collections.abc import Iterator, Mapping, Sequence
@@ -30,15 +31,26 @@ def private_dir(path: Path) -> Path:
 
 
 @contextlib.contextmanager
-def private_text(path: Path, newline: str | None = None) -> Iterator[IO[str]]:
-    """Write ``path`` atomically through a 0600 temporary file in the same folder."""
+def private_text(path: Path, newline: str | None = None, *, redact: bool = True,
+                 redactor: Redactor | None = None) -> Iterator[IO[str]]:
+    """Write ``path`` atomically through a 0600 temporary file in the same folder.
+
+    What is written is redacted as one text when the file is complete (a secret split
+    between two writes is still found); ``redact=False`` is for writers that have
+    redacted their records already.
+    """
     tmp = path.with_name(f".{path.name}.tmp")
     with contextlib.suppress(FileNotFoundError):
         tmp.unlink()
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, FILE_MODE)
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline=newline) as fh:
-            yield fh
+            if not redact:
+                yield fh
+            else:
+                buffer = io.StringIO(newline=newline)
+                yield buffer
+                fh.write((redactor or REDACTOR).text(buffer.getvalue()))
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
@@ -58,7 +70,7 @@ def write_csv(path: Path, columns: Sequence[str], rows: Sequence[Mapping[str, ob
               redactor: Redactor | None = None) -> None:
     """A CSV file: every row redacted, every cell neutralised (:func:`csv_cell`)."""
     redact = redactor or REDACTOR
-    with private_text(path, newline="") as fh:
+    with private_text(path, newline="", redact=False) as fh:  # redacted row by row
         writer = csv.writer(fh)
         writer.writerow([csv_cell(c) for c in columns])
         for row in rows:
@@ -74,7 +86,7 @@ def write_probes_csv(path: Path, rows: Sequence[ProbeResult],
 def write_json_private(path: Path, document: Mapping[str, Any],
                        redactor: Redactor | None = None) -> None:
     clean = (redactor or REDACTOR).json(dict(document))
-    with private_text(path) as fh:
+    with private_text(path, redact=False) as fh:
         fh.write(json.dumps(clean, indent=1, default=str) + "\n")
 
 

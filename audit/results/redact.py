@@ -37,12 +37,16 @@ _CREDENTIAL_FIELD = re.compile(r"token|secret|password|passwd|api_key|authorizat
                                re.IGNORECASE)
 NAME_KEYS = frozenset({"name", "target", "document"})  # keys that hold a document name
 MIN_NAME_IN_TEXT = 6
-CACHE_SIZE = 100_000  # a shorter secret name is redacted as a field, not searched for in prose
+CACHE_SIZE = 100_000
+CACHE_TEXT_MAX = 4096  # a shorter secret name is redacted as a field, not searched for in prose
 _FINGERPRINT = re.compile(r"sha256:[0-9a-f]{12}")
 
 # ESC [ ... final byte, ESC ] ... BEL/ST, other two-byte escapes; then single control chars
 _ANSI = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?|\x1b[@-_]?")
-_CONTROLS = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+_CONTROLS = re.compile(  # a file keeps tab, newline and carriage return (CSV neutralises it)
+    "[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+# the colour codes audit/render/terminal.py writes: the only escapes a terminal may get
+_RENDERER_COLORS = re.compile(r"\x1b\[(?:0|1;31|31|33|36|34)m")
 _CONTROLS_TERMINAL = re.compile(
     "[\x00-\x08\x0b-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]|\r")
 
@@ -75,8 +79,8 @@ def secret_bearing(dt: DocTypeInfo) -> bool:
 
 
 def strip_controls(text: str, *, terminal: bool = False) -> str:
-    """``text`` without escape sequences and control characters (newline and tab stay;
-    for a terminal, carriage returns go too)."""
+    """``text`` without escape sequences and control characters (newline, tab and carriage
+    return stay in a file; on a terminal, carriage returns go too)."""
     if not text:
         return text
     text = _ANSI.sub("", text)
@@ -156,6 +160,8 @@ class Redactor:
         if done is not None and stamp == self._cache_stamp:
             return done
         out = self._redact(text)
+        if len(text) > CACHE_TEXT_MAX:  # a whole page: not worth keeping
+            return out
         with self._lock:  # kept only if nothing was learned or registered meanwhile
             if stamp == (self.registry.version, self._learned):
                 if stamp != self._cache_stamp or len(self._cache) > CACHE_SIZE:
@@ -178,9 +184,18 @@ class Redactor:
         """Same as :meth:`text`; lets the log filter take a Redactor for a registry."""
         return self.text(text)
 
-    def terminal(self, text: str) -> str:
-        """One text for a terminal: as :meth:`text`, carriage returns removed too."""
-        return strip_controls(self.text(text), terminal=True)
+    def terminal(self, text: str, colors: bool = False) -> str:
+        """One text for a terminal: as :meth:`text`, carriage returns removed too.
+
+        ``colors=True`` keeps the few colour codes the terminal renderer itself writes
+        (severity words); every other escape sequence still goes.
+        """
+        if not colors:
+            return strip_controls(self.text(text), terminal=True)
+        parts = _RENDERER_COLORS.split(text)
+        codes = _RENDERER_COLORS.findall(text)
+        clean = [strip_controls(self.text(p), terminal=True) for p in parts]
+        return "".join(c + code for c, code in zip(clean, [*codes, ""], strict=True))
 
     def json(self, document: Any) -> Any:
         """A redacted copy of a JSON-ready document (dicts, lists, strings, numbers)."""

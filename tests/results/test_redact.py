@@ -19,6 +19,7 @@ from audit.model import Operation, Outcome, ProbeMethod, ProbeResult
 from audit.results.files import (
     append_json_line,
     private_dir,
+    private_text,
     write_csv,
     write_json_private,
     write_probes_csv,
@@ -109,7 +110,8 @@ def test_configured_secrets_are_masked_and_controls_stripped() -> None:
 
 
 def test_strip_controls_keeps_newline_and_tab() -> None:
-    assert strip_controls("a\tb\nc\x00\x1b[31mred\x1b[0m\x9b") == "a\tb\ncred"
+    assert strip_controls("a\tb\nc\x00\x1b[31mred\x1b[0m\x9b\r") == "a\tb\ncred\r"
+    assert strip_controls("a\rb", terminal=True) == "ab"
 
 
 def test_every_writer_redacts_and_writes_0600(tmp_path: Path) -> None:
@@ -126,6 +128,23 @@ def test_every_writer_redacts_and_writes_0600(tmp_path: Path) -> None:
         assert _sha(TOKEN) in path.read_text("utf-8"), name
         assert stat.S_IMODE(path.stat().st_mode) == 0o600, name
     assert stat.S_IMODE(out.stat().st_mode) == 0o700
+
+
+def test_any_text_file_is_redacted_as_a_whole(tmp_path: Path) -> None:
+    """A page or a JSON dump written in pieces: a secret split between writes is found."""
+    registry = SecretRegistry()
+    registry.register("page-secret-0042")
+    redactor = Redactor(registry)
+    redactor.learn(TOKEN)
+    out = private_dir(tmp_path / "run")
+    with private_text(out / "report.html", redactor=redactor) as fh:
+        fh.write("<td>page-sec")
+        fh.write("ret-0042</td><td>")
+        fh.write(f"{TOKEN[:5]}")
+        fh.write(f"{TOKEN[5:]}</td>")
+    text = (out / "report.html").read_text("utf-8")
+    assert text == f"<td>***</td><td>{_sha(TOKEN)}</td>"
+    assert stat.S_IMODE((out / "report.html").stat().st_mode) == 0o600
 
 
 def test_checkpoint_file_is_private_and_redacted(tmp_path: Path) -> None:
@@ -158,8 +177,7 @@ def test_csv_writer_neutralises_every_cell(tmp_path: Path) -> None:
               Redactor(SecretRegistry()))
     with path.open(newline="") as fh:
         cells = [c for row in list(csv.reader(fh))[1:] for c in row]
-    assert cells[:5] == ['\'=HYPERLINK("http://x")', "'@SUM(A1)", "'+1", "'-2", "'\tx"]
-    assert cells[5] == "cmd"  # a carriage return from a server is dropped before the cell
+    assert cells == ['\'=HYPERLINK("http://x")', "'@SUM(A1)", "'+1", "'-2", "'\tx", "'\rcmd"]
 
 
 AUDIT = Path(__file__).resolve().parents[2] / "audit"

@@ -38,3 +38,13 @@ def test_redacted_excepthook(capsys: pytest.CaptureFixture[str]) -> None:
         cli._redacted_excepthook(type(exc), exc, exc.__traceback__)
     err = capsys.readouterr().err
     assert "RuntimeError: boom ***" in err and "Traceback" in err and "\x1b" not in err
+
+
+def test_the_renderers_colours_survive_and_nothing_else() -> None:
+    """stdout keeps the severity colours (click drops them too when it is no terminal)."""
+    from audit.results.redact import REDACTOR
+
+    text = "\x1b[1;31mcritical\x1b[0m privileged-role \x1b[8mhidden\x1b[0m\x1b]0;t\x07"
+    assert REDACTOR.terminal(text, colors=True) == (
+        "\x1b[1;31mcritical\x1b[0m privileged-role hidden\x1b[0m")
+    assert REDACTOR.terminal(text) == "critical privileged-role hidden"
