@@ -180,6 +180,8 @@ def test_no_secret_in_any_output(name: str, scenario: Scenario) -> None:
         assert stat.S_IMODE(scenario.outdir.stat().st_mode) == 0o700
         written = {p.name for p in _files(scenario.outdir)}
         assert {"probes.csv", "results.json", "discovery.json", "checkpoint.jsonl"} <= written
+        if name == "demo":  # every format: the HTML page and the OCSF file are searched too
+            assert {"report.html", "findings.ocsf.json", "matrix.csv"} <= written
         record = json.loads((scenario.outdir / "results.json").read_text("utf-8"))
         token_rows = [p for p in record["probes"]
                       if p["doctype"] == "OAuth Bearer Token" and p["target"]]
