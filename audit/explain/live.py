@@ -36,6 +36,7 @@ from audit.http.client import (
 )
 from audit.http.reply import plain_text
 from audit.model import AuthMethod, Mode, Operation, Outcome, ProbeResult
+from audit.results.redact import REDACTOR
 from audit.status import UsageError
 
 __all__ = ["LiveRequest", "explain_live"]
@@ -231,8 +232,12 @@ def _permission_explanation(request: LiveRequest, user: UserConfig, op: Operatio
         raise UsageError(f"--doctype {request.doctype!r}: the site has no such DocType")
     facts = inventory.facts(frappe_user)
     ctx = UserContext(name=user.name, frappe_user=frappe_user, client=client, facts=facts)
+    REDACTOR.learn_inventory(inventory)  # a token's name is shown only as its fingerprint
     if not (dt.istable or dt.issingle or dt.is_virtual):
         ctx.surveys[dt.name] = survey(dt, facts, client, auditor, owner_matters(inventory, dt))
+        REDACTOR.learn_survey(dt.name, ctx.surveys[dt.name])
+    if request.name and REDACTOR.secret_doctype(dt.name):
+        REDACTOR.learn(request.name)
 
     def verifier(_ctx: UserContext, doctype: str, name: str) -> int | None:
         for c in (c for c in (auditor, client) if c is not None):

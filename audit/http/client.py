@@ -372,12 +372,12 @@ class FrappeClient:
         with slot:
             started = time.perf_counter()
             try:
-                # verify= on the request itself: a Session's own verify loses to
-                # REQUESTS_CA_BUNDLE / CURL_CA_BUNDLE in requests' environment merge
+                # verify= on the request itself (the Session's, resolved once in
+                # _new_session): it must never lose to REQUESTS_CA_BUNDLE / CURL_CA_BUNDLE
                 response = session.request(
                     method, url, params=params, json=json, data=data, headers=dict(headers),
                     timeout=timeout,  # type: ignore[arg-type]  # requests takes urllib3's
-                    allow_redirects=False, stream=True, verify=opts.verify,
+                    allow_redirects=False, stream=True, verify=session.verify,
                 )
                 try:
                     body = self._read_body(response, method, url, started)

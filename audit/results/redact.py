@@ -24,7 +24,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from audit.config.secrets import REGISTRY, SecretRegistry, trie_pattern, url_forms
-from audit.crawl.inventory import DocTypeInfo, Inventory
+from audit.crawl.inventory import DocTypeInfo, Inventory, Survey
 
 __all__ = [
     "REDACTOR", "SECRET_DOCTYPES", "Redactor", "fingerprint", "has_fingerprints", "is_fingerprint",
@@ -126,6 +126,12 @@ class Redactor:
         names += [share.name for facts in inventory.users.values() for share in facts.shares
                   if self.secret_doctype(share.doctype)]
         self.learn(*names)
+
+    def learn_survey(self, doctype: str, survey: Survey) -> None:
+        """The names one user's survey of a secret-bearing DocType found."""
+        if self.secret_doctype(doctype):
+            self.learn(*(t.name for docs in (survey.listed, survey.own, survey.shared,
+                                             survey.permitted) for t in docs or ()))
 
     def learn(self, *names: str) -> None:
         """Remember secret document names (the real ones) so they are redacted everywhere."""

@@ -66,6 +66,10 @@ class Command:
 COMMANDS: dict[str, Command] = {
     "run": Command(lambda s: ["run", "-c", DEMO_TOML, "-o", str(s.outdir), "--quiet"]),
     "report": Command(lambda s: ["report", str(s.outdir)], after_run=True),
+    "diff": Command(lambda s: ["diff", str(s.outdir / "results.json"),
+                               str(s.outdir / "results.json")], after_run=True),
+    "explain": Command(lambda s: ["explain", "-c", DEMO_TOML, "--user", "clerk", "--doctype",
+                                  "OAuth Bearer Token", "--op", "read"]),
     "check-auth": Command(lambda s: ["check-auth", "-c", DEMO_TOML], identity_echo=True),
     "demo": Command(lambda s: ["demo", "-o", str(s.outdir), "--quiet"], own_site=True),
     "sim": Command(lambda s: ["sim", "--port", "0", "--secrets-out",
@@ -189,7 +193,7 @@ def test_no_secret_in_any_output(name: str, scenario: Scenario) -> None:
         assert all(p["target"].startswith("sha256:") for p in token_rows)
     if name == "check-auth":
         assert "you sent" in outcome.stdout  # the echo reached what is shown
-    if name in ("run", "demo", "report"):
+    if name in ("run", "demo", "report", "diff"):
         assert "you sent" in (scenario.outdir / "results.json").read_text("utf-8")
     if name == "sim":
         assert stat.S_IMODE((scenario.tmp / "sim-secrets.json").stat().st_mode) == 0o600
