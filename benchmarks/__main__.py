@@ -307,10 +307,13 @@ def main() -> None:
     if bool(args.url) != bool(args.config):
         parser.error("--url and --config go together")
     started = time.perf_counter()
+    load_before = os.getloadavg()[0]
     figures = real_bench(args) if args.url else synthetic_bench(args)
     extras(figures)
     figures["machine"] = {"cpus": os.cpu_count(), "python": platform.python_version(),
-                          "platform": platform.platform(), "processor": platform.processor()}
+                          "platform": platform.platform(), "processor": platform.processor(),
+                          "load_average_at_start": round(load_before, 2),
+                          "load_average_at_end": round(os.getloadavg()[0], 2)}
     figures["bench_seconds"] = round(time.perf_counter() - started, 1)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(figures, indent=2) + "\n", encoding="utf-8")
