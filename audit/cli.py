@@ -158,6 +158,7 @@ def cli(ctx: click.Context, debug: bool, ca_bundle: str | None, allow_insecure: 
 
     logging.basicConfig(level=logging.DEBUG if debug else logging.WARNING,
                         format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    REDACTOR.reset()  # a command masks its own config's secrets, not an earlier command's
     install_log_masking(registry=REDACTOR)
     sys.excepthook = _redacted_excepthook  # a --debug traceback is redacted too
 

@@ -106,6 +106,16 @@ class Redactor:
         self._learned = 0  # bumped by learn()
         self._cache_stamp = (-1, -1)  # (registry version, learned) the cache was made with
 
+    def reset(self) -> None:
+        """Forget every secret and learned name: one command's secrets are its own."""
+        self.registry.clear()
+        with self._lock:
+            self._doctypes = set(SECRET_DOCTYPES)
+            self._names = {}
+            self._pattern = None
+            self._cache = {}
+            self._learned += 1
+
     # -- what is secret --------------------------------------------------------------------
     def secret_doctype(self, doctype: object) -> bool:
         with self._lock:
