@@ -33,6 +33,7 @@ from audit.crawl.engine import (
     order_results,
     run_pool,
 )
+from audit.crawl.incidents import INCIDENTS_FILE, IncidentLog
 from audit.crawl.inventory import DocTypeInfo, Inventory
 from audit.crawl.probes import CellProber, UserContext
 from audit.crawl.usage import UsageEvidence, collect_usage
@@ -161,6 +162,7 @@ class _Run:
     results: dict[CellKey, ProbeResult] = field(default_factory=dict)
     complete: bool = False
     begun: bool = False
+    incidents: IncidentLog = field(default_factory=lambda: IncidentLog(None))
 
     @property
     def checkpoint(self) -> Checkpoint:
@@ -173,7 +175,8 @@ class _Run:
         self.begun = True
         private_dir(self.outdir)
         if self.request.overwrite:  # the probe-document ledger stays: it lists what to remove
-            for name in (*RUN_FILES, *REPORT_FILES):  # no report of the old run stays
+            # no report (nor incident) of the old run stays
+            for name in (*RUN_FILES, *REPORT_FILES, INCIDENTS_FILE):
                 (self.outdir / name).unlink(missing_ok=True)
         if not self.request.resume:  # a resumed run keeps its checkpoint as it is
             self.checkpoint.begin(run_header(self.request))
@@ -182,7 +185,10 @@ class _Run:
 def run_pipeline(session: AuditSession, request: RunRequest, outdir: Path,
                  warn: Echo) -> RunResults:
     """The analysed record of one run; ``run.complete`` is False after Ctrl-C."""
-    run = _Run(request, session, outdir, warn)
+    run = _Run(request, session, outdir, warn, incidents=IncidentLog(outdir / INCIDENTS_FILE,
+                                                                     warn))
+    if request.resume:
+        run.incidents.load()  # DocTypes an earlier part of the run stopped stay stopped
     try:
         session.authenticate()
         if session.contexts:
@@ -269,7 +275,8 @@ def _crawl(run: _Run) -> None:
                           for docs in (v.listed, v.own, v.shared, v.permitted)
                           for t in docs or ())}
     prober = CellProber(inventory, Mode.SAFE if mode is Mode.ACTIVE else mode,
-                        request.config.crawl.ask_only, verifier=session.verify_docstatus)
+                        request.config.crawl.ask_only, fetch=session.read_stored,
+                        incidents=run.incidents, auditor=session.auditor)
     crawler = Crawler(inventory, session.contexts, prober, run.checkpoint,
                       workers=request.config.crawl.concurrency, progress=not request.quiet,
                       auditor=session.auditor, pace=session.limiter.describe)
@@ -376,4 +383,5 @@ def _record(run: _Run, usage: UsageEvidence | None = None) -> RunResults:
                       probes=tuple(order_results(rows, names)),
                       usage=usage.counts if usage else None,
                       usage_days=run.request.analysis.usage_days if usage else None,
-                      usage_missing=usage.missing if usage else ())
+                      usage_missing=usage.missing if usage else (),
+                      incidents=run.incidents.incidents)

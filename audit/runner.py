@@ -14,6 +14,7 @@ from audit.analysis import fails
 from audit.config.loader import AuditConfig, load_config
 from audit.crawl.engine import Checkpoint
 from audit.http.pacing import describe_pace
+from audit.model import Mode
 from audit.pipeline import (
     CHECKPOINT_FILE,
     PROBES_FILE,
@@ -105,18 +106,20 @@ def write_record(record: RunResults, outdir: Path) -> None:
 
 
 def run_audit(request: RunRequest, echo: Echo, warn: Echo) -> ExitCode:
-    effective_mode(request)  # a config mistake before anything is sent
+    # a config mistake before anything is sent; passive never refreshes an OAuth token
+    passive = effective_mode(request) is Mode.PASSIVE
     users = select_users(request.config, request.users)
     if request.plan_only:
         with AuditSession(request.config, users, warn, ca_bundle=request.ca_bundle,
-                          allow_insecure=request.allow_insecure) as session:
+                          allow_insecure=request.allow_insecure,
+                          may_refresh=not passive) as session:
             for line in plan_lines(session, request, warn):
                 echo(line)
         return ExitCode.OK
     outdir = request.outdir or default_outdir(request.config)
     check_outdir(request, outdir)
     with AuditSession(request.config, users, warn, ca_bundle=request.ca_bundle,
-                      allow_insecure=request.allow_insecure) as session:
+                      allow_insecure=request.allow_insecure, may_refresh=not passive) as session:
         record = run_pipeline(session, request, outdir, warn)
     write_record(record, outdir)
     if not record.run.complete:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Sequence
 from types import TracebackType
+from typing import Any
 
 from audit.auth.identities import AuthFailed, AuthFailure, LoginBudget, connect
 from audit.config.loader import AuditConfig, UserConfig
@@ -35,8 +36,10 @@ class AuditSession:
     """The clients of one run: authenticates each user once, closes (and logs out) at the end."""
 
     def __init__(self, config: AuditConfig, users: Sequence[UserConfig], warn: Echo, *,
-                 ca_bundle: str | None = None, allow_insecure: bool = False) -> None:
+                 ca_bundle: str | None = None, allow_insecure: bool = False,
+                 may_refresh: bool = True) -> None:
         self.config = config
+        self.may_refresh = may_refresh  # False in passive mode: no OAuth refresh
         self.users = tuple(users)
         self.warn = warn
         crawl = config.crawl
@@ -62,7 +65,8 @@ class AuditSession:
     def _connect(self, user: UserConfig) -> FrappeClient:
         self._tried += 1
         try:
-            client = connect(user, self.config.site.url, self.options, self.limiter, self.budget)
+            client = connect(user, self.config.site.url, self.options, self.limiter, self.budget,
+                             may_refresh=self.may_refresh)
         except AuthFailed as exc:
             # connect() turns a TransportError into AuthFailed; the context keeps it
             if isinstance(exc.__context__, TransportError) and exc.failure.status is None:
@@ -109,12 +113,12 @@ class AuditSession:
         failure = self.failures.get(name)
         return f"{failure.cause} -> {failure.fix}" if failure else ""
 
-    def verify_docstatus(self, ctx: UserContext, doctype: str, name: str) -> int | None:
-        """The document's docstatus right now, read by the auditor or else by the user."""
+    def read_stored(self, ctx: UserContext, doctype: str, name: str) -> dict[str, Any] | None:
+        """The document as stored right now, read by the auditor or else by the user."""
         for client in (c for c in (self.auditor, ctx.client) if c is not None):
             reply = client.get(resource_path(doctype, name))
             if reply.status == 200 and isinstance(reply.data, dict):
-                return int(reply.data.get("docstatus") or 0)
+                return reply.data
         return None
 
     def close(self) -> None:

@@ -53,8 +53,14 @@ LOGGED_USER = "frappe.auth.get_logged_user"
 LOGIN_PATH = "/api/method/login"
 LOGOUT_PATH = "/api/method/logout"
 TOKEN_METHOD = "frappe.integrations.oauth2.get_token"
+NO_REFRESH = ("passive mode never refreshes a token (a refresh writes an OAuth Bearer Token "
+              "document)")
 REFRESH_COOLDOWN_S = 60.0  # at most one OAuth refresh a minute: a new token that fails stays failed
 _AUTH_HEADERS = ("Authorization", "Cookie", "X-Frappe-CSRF-Token")
+
+def _never() -> bool:
+    return False
+
 
 class AuthFailed(Exception):
     def __init__(self, failure: AuthFailure) -> None:
@@ -120,6 +126,7 @@ class Identity(ABC):
         self.frappe_user: str | None = None
         self._lock = threading.RLock()
         self._generation = 0
+        self._lost = ""
         key = user.api_key
         if key is not None and not looks_like_email(key.reveal()):
             REGISTRY.register(key)
@@ -128,6 +135,18 @@ class Identity(ABC):
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(name={self.name!r}, frappe_user={self.frappe_user!r})"
+
+    @property
+    def lost(self) -> str:
+        """Why this identity can no longer be used in this run ("" while it can)."""
+        with self._lock:
+            return self._lost
+
+    def _lose(self, reason: str) -> None:
+        with self._lock:
+            if not self._lost:
+                log.warning("%s: %s; its remaining cells are errors", self.name, reason)
+                self._lost = reason
 
     @property
     def generation(self) -> int:
@@ -237,20 +256,36 @@ class PasswordIdentity(Identity):
 
     def _post_login(self, client: FrappeClient) -> None:
         try:
+            # Never re-sent, not even after a 429: Frappe logs the user in *before* its
+            # rate limiter answers, so a second POST would be a second login (SPEC §0, §2.2).
             reply = client.request("POST", LOGIN_PATH,
                                    json={"usr": self.username, "pwd": self._password.reveal()},
-                                   authenticate=False, recover=False)
+                                   authenticate=False, recover=False, before_resend=_never)
         except TransportError:
             self._budget.record(self.username, ok=False)
             raise
         sid = reply.cookies.get("sid", "")
-        ok = reply.status == 200 and bool(sid) and sid != "Guest"
+        opened = bool(sid) and sid != "Guest"
+        # A 429 that carries a session cookie is a login that happened: use it (and log it
+        # out at the end) rather than leave it open or log in again.
+        ok = opened and reply.status in (200, 429)
         self._budget.record(self.username, ok=ok)
+        if opened:
+            self._sid = Secret(sid, source=f"{self.name}.sid")
+            REGISTRY.register(self._sid)
+            self._bump()
         if not ok:
+            if opened:
+                self.logout(client)
+            if reply.status == 429:
+                raise AuthFailed(self.failure(
+                    429, reply.exc_type, "the login was answered 429 (rate limited) without a "
+                    "session; it is not sent again, since Frappe processes a login before its "
+                    "rate limiter", "run the audit when the site is less busy, or raise the "
+                    "site's rate_limit"))
             raise self.failed(reply)
-        self._sid = Secret(sid, source=f"{self.name}.sid")
-        REGISTRY.register(self._sid)
-        self._bump()
+        if reply.status == 429:
+            log.info("%s: the login was answered 429 but opened a session; using it", self.name)
 
     def relogin(self, client: FrappeClient, seen_generation: int | None = None) -> bool:
         """Log in again after ``session_expired``: at most once per run, for all threads."""
@@ -291,11 +326,12 @@ class OAuthIdentity(Identity):
 
     method = AuthMethod.OAUTH
 
-    def __init__(self, user: UserConfig) -> None:
+    def __init__(self, user: UserConfig, *, may_refresh: bool = True) -> None:
         super().__init__(user)
         self._access = user.access_token
         self._refresh = user.refresh_token
         self.client_id = user.client_id
+        self.may_refresh = may_refresh  # False in passive mode: a refresh writes a document
         self._last_refresh = float("-inf")
         self.refreshes = 0
 
@@ -309,9 +345,17 @@ class OAuthIdentity(Identity):
     def login(self, client: FrappeClient) -> None:
         with self._lock:
             if self._access is None:
+                if not self.may_refresh:
+                    raise AuthFailed(self.failure(None, "", f"no access token, and {NO_REFRESH}",
+                                                  "give a valid access_token, or run in safe "
+                                                  "mode"))
                 self._refresh_now(client)
 
     def recover(self, client: FrappeClient, reply: FrappeReply, generation: int) -> bool:
+        if reply.status == 401 and not self.may_refresh:
+            self._lose(f"the OAuth access token was refused (401: expired or revoked) and "
+                       f"{NO_REFRESH}")
+            return False
         if reply.status != 401 or not self.can_refresh:
             return False
         with self._lock:
@@ -353,24 +397,26 @@ class OAuthIdentity(Identity):
         self._bump()
 
 
-def make_identity(user: UserConfig, budget: LoginBudget) -> Identity:
+def make_identity(user: UserConfig, budget: LoginBudget, *, may_refresh: bool = True) -> Identity:
     if user.auth is AuthMethod.TOKEN:
         return TokenIdentity(user)
     if user.auth is AuthMethod.BASIC:
         return BasicIdentity(user)
     if user.auth is AuthMethod.PASSWORD:
         return PasswordIdentity(user, budget)
-    return OAuthIdentity(user)
+    return OAuthIdentity(user, may_refresh=may_refresh)
 
 
 def connect(user: UserConfig, base_url: str, options: ClientOptions,
-            limiter: RateLimiter | None, budget: LoginBudget) -> FrappeClient:
+            limiter: RateLimiter | None, budget: LoginBudget, *,
+            may_refresh: bool = True) -> FrappeClient:
     """An authenticated client for ``user``, whose ``identity.frappe_user`` is known.
 
-    Raises :class:`AuthFailed` with a classified cause and fix;
+    ``may_refresh=False`` (passive mode) forbids OAuth refreshes: a refresh writes an
+    ``OAuth Bearer Token`` document. Raises :class:`AuthFailed` with a classified cause and fix;
     :class:`~audit.http.client.InsecureURLError` is a usage error and passes through.
     """
-    identity = make_identity(user, budget)
+    identity = make_identity(user, budget, may_refresh=may_refresh)
     client = FrappeClient(base_url, options, identity, limiter)
     try:
         identity.login(client)
@@ -382,14 +428,23 @@ def connect(user: UserConfig, base_url: str, options: ClientOptions,
         if reply.status == 401 and user.basic_with_email:
             failure = identity.failure(reply.status, reply.exc_type, BASIC_EMAIL_CAUSE,
                                        BASIC_EMAIL_FIX, "basic-email-password")
-        identity.logout(client)
         raise AuthFailed(failure)
     except TransportError as exc:
         cause, fix = classify_transport_error(exc)
-        client.close()
+        _abandon(client)
         status = exc.status if isinstance(exc, RedirectError) else None
         cause_id = "redirect-dropped-auth" if isinstance(exc, RedirectError) else ""
         raise AuthFailed(identity.failure(status, "", cause, fix, cause_id)) from None
     except BaseException:
-        client.close()
+        _abandon(client)  # AuthFailed, Ctrl-C, a bug: a session opened is still closed
         raise
+
+
+def _abandon(client: FrappeClient) -> None:
+    """Log out whatever session the identity opened (best effort), then close."""
+    try:
+        client.identity.logout(client)
+    except Exception as exc:  # the original error is the one to report
+        log.debug("%s: logout after a failed connect: %s", client.identity.name, exc)
+    finally:
+        client.close()

@@ -114,7 +114,7 @@ def parse_meta(body: Any) -> tuple[DocTypeInfo | None, tuple[RuleRow, ...]]:
             fieldname=str(f.get("fieldname")), fieldtype=str(f.get("fieldtype") or ""),
             options=str(f.get("options") or ""), reqd=bool(f.get("reqd")),
             permlevel=int(f.get("permlevel") or 0), fetch_from=str(f.get("fetch_from") or ""),
-            read_only=bool(f.get("read_only")),
+            read_only=bool(f.get("read_only")), is_virtual=bool(f.get("is_virtual")),
             ignore_user_permissions=bool(f.get("ignore_user_permissions")),
         )
         for f in meta.get("fields") or [] if isinstance(f, dict) and f.get("fieldname")

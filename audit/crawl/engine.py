@@ -202,8 +202,9 @@ class Crawler:
 
         def work(job: tuple[UserContext, DocTypeInfo]) -> None:
             ctx, dt = job
-            seen = survey(dt, ctx.facts, ctx.client, self.auditor,
-                          owner_matters(self.inventory, dt))
+            lost = ctx.client.identity.lost  # e.g. an expired token passive may not refresh
+            seen = Survey(own=None, failure_note=lost) if lost else survey(
+                dt, ctx.facts, ctx.client, self.auditor, owner_matters(self.inventory, dt))
             with lock:
                 ctx.surveys[dt.name] = seen
             if not seen.failure_note:

@@ -25,6 +25,7 @@ class FieldInfo:
     permlevel: int = 0
     fetch_from: str = ""
     read_only: bool = False
+    is_virtual: bool = False  # not stored: a value sent for it is dropped
     ignore_user_permissions: bool = False
 
 
@@ -65,10 +66,13 @@ class DocTypeInfo:
             return None
         fetched = {f.fetch_from.split(".", 1)[0] for f in self.fields if f.fetch_from}
         naming = self.naming_field()
+        # read-only fields are set by controllers (a key, a status) and virtual ones are
+        # never stored: the probe value may vanish and the insert succeed
         candidates = [
             f for f in self.fields
             if f.fieldtype in TEXT_TYPES and f.permlevel == 0 and not f.fetch_from
             and f.fieldname != naming and f.fieldname not in fetched
+            and not f.read_only and not f.is_virtual
         ]
         candidates.sort(key=lambda f: TEXT_TYPES.index(f.fieldtype))
         return candidates[0] if candidates else None

@@ -177,6 +177,15 @@ def create_body(dt: DocTypeInfo, facts: UserFacts, strict: bool) -> dict[str, ob
     return body
 
 
+def submit_link_safe(dt: DocTypeInfo, facts: UserFacts) -> bool:
+    """SPEC §5.5: the bogus link must not meet a User Permission on its target DocType (the
+    write check would refuse it: a false 403), unless the field ignores them."""
+    field_ = dt.submit_probe_field()
+    if field_ is None or field_.ignore_user_permissions:
+        return field_ is not None
+    return all(p.allow != field_.options for p in applicable_rows(facts, dt.name))
+
+
 def submit_body(dt: DocTypeInfo) -> dict[str, object] | None:
     field_ = dt.submit_probe_field()
     return None if field_ is None else {"docstatus": 1, field_.fieldname: BOGUS_LINK}
@@ -200,6 +209,10 @@ def choose_method(dt: DocTypeInfo, op: Operation, mode: Mode,
             return ProbeMethod.ASK, "named by autoincrement: a create probe would consume a number"
         if dt.fields is None:
             return ProbeMethod.ASK, "DocType meta unreadable: no safe create body"
+        if dt.list_probe_field() is None:
+            # {} could be accepted: defaults may fill every mandatory field (SPEC §5.3)
+            return ProbeMethod.ASK, ("no field the site must reject (a writable, stored, "
+                                     "plain field): no safe create body")
     if op is Operation.SUBMIT and dt.submit_probe_field() is None:
         return ProbeMethod.ASK, "no safe amended_from link for the submit probe"
     return ProbeMethod.REST, ""
@@ -288,6 +301,9 @@ def plan_cell(inventory: Inventory, user: str, dt: DocTypeInfo, op: Operation,
         return CellPlan(user, dt.name, op, ProbeMethod.NONE, reason=not_applicable_reason(dt, op),
                         outcome=Outcome.NOT_APPLICABLE)
     method, reason = choose_method(dt, op, mode, ask_only)
+    if method is ProbeMethod.REST and op is Operation.SUBMIT and not submit_link_safe(dt, facts):
+        method, reason = ProbeMethod.ASK, ("a User Permission on the bad link's target DocType "
+                                           "would refuse it before the submit check")
     strict = bool(inventory.strict_user_permissions)
     refuse = rules_refuse(inventory, facts, dt.name, op)
     if op is Operation.CREATE:

@@ -8,10 +8,15 @@ Permissions, one it can list — not by Frappe's DocType-level answer.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import threading
+import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
+from typing import Any
 
+from audit.crawl.discovery import parse_meta
+from audit.crawl.incidents import IncidentLog, remove_if_ours
 from audit.crawl.inventory import DocTypeInfo, Inventory, Survey, TargetDoc, UserFacts
 from audit.crawl.plan import GROWTH, CellPlan, PlannedTarget, needed_rights, plan_cell
 from audit.crawl.verdicts import (
@@ -27,8 +32,12 @@ from audit.crawl.verdicts import (
 )
 from audit.http.client import FrappeClient, FrappeReply, TransportError, resource_path
 from audit.model import Attempt, Mode, Operation, Outcome, ProbeMethod, ProbeResult
+from audit.results.record import Incident
 
 HAS_PERMISSION = "frappe.client.has_permission"
+GETDOCTYPE = "frappe.desk.form.load.getdoctype"
+INCIDENT_REASON = "incident: the probe changed data"
+STOPPED = "an earlier probe on this DocType changed data (incident): only asked from now on"
 
 
 @dataclass
@@ -40,6 +49,10 @@ class UserContext:
     surveys: dict[str, Survey] = field(default_factory=dict)
 
 
+# (user context, doctype, name) -> the document as the site stores it right now, or None
+Fetch = Callable[[UserContext, str, str], Mapping[str, Any] | None]
+
+
 def now() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
@@ -48,23 +61,35 @@ class CellProber:
     """Executes the :class:`~audit.crawl.plan.CellPlan` of each cell; records every attempt."""
 
     def __init__(self, inventory: Inventory, mode: Mode, ask_only: tuple[str, ...] = (),
-                 verifier: Callable[[UserContext, str, str], int | None] | None = None) -> None:
+                 fetch: Fetch | None = None, incidents: IncidentLog | None = None,
+                 auditor: FrappeClient | None = None) -> None:
         self.inventory = inventory
         self.mode = mode
         self.ask_only = tuple(ask_only)
-        # (doctype, name) -> current docstatus as the site says, before any DELETE / submit PUT
-        self.verifier = verifier
+        # the stored document right before a PUT or DELETE (None: no such probe is sent)
+        self.fetch = fetch
+        self.incidents = incidents or IncidentLog(None)
+        self.auditor = auditor
+        self._submittable: dict[str, bool | None] = {}  # re-read once per run
+        self._lock = threading.Lock()
 
     def plan(self, ctx: UserContext, dt: DocTypeInfo, op: Operation) -> CellPlan:
         survey = ctx.surveys.get(dt.name) or Survey()
-        return plan_cell(self.inventory, ctx.name, dt, op, ctx.facts, survey, self.mode,
+        plan = plan_cell(self.inventory, ctx.name, dt, op, ctx.facts, survey, self.mode,
                          self.ask_only)
+        if plan.method is ProbeMethod.REST and op is not Operation.READ \
+                and self.incidents.stopped(dt.name):
+            return replace(plan, method=ProbeMethod.ASK, reason=STOPPED, body=None)
+        return plan
 
     # -- probing ----------------------------------------------------------------------------
     def probe(self, ctx: UserContext, dt: DocTypeInfo, op: Operation) -> ProbeResult:
         plan = self.plan(ctx, dt, op)
         if plan.outcome is not None:
             return self._result(ctx, dt, op, plan.outcome, reason=plan.reason)
+        lost = ctx.client.identity.lost
+        if lost:
+            return self._result(ctx, dt, op, Outcome.ERROR, reason=lost)
         log: list[Attempt] = []
         try:
             if op is Operation.CREATE:
@@ -75,16 +100,28 @@ class CellProber:
             log.append(Attempt(target="", method=plan.method, note=f"no answer: {exc}"))
             row = self._result(ctx, dt, op, Outcome.ERROR, method=plan.method,
                                reason=f"no answer: {exc}")
+        lost = ctx.client.identity.lost  # lost during this cell: say why, not just "401"
+        if lost and row.outcome is Outcome.ERROR:
+            row = replace(row, reason=lost)
         return replace(row, attempts=tuple(log))
 
     def _create(self, ctx: UserContext, dt: DocTypeInfo, plan: CellPlan,
                 log: list[Attempt]) -> ProbeResult:
         op = Operation.CREATE
+        if plan.method is ProbeMethod.REST and self.incidents.stopped(dt.name):
+            plan = replace(plan, method=ProbeMethod.ASK, reason=STOPPED)
         if plan.method is ProbeMethod.REST:
-            reply = ctx.client.post(resource_path(dt.name), json=dict(plan.body or {}))
+            started = time.monotonic()
+            reply = ctx.client.post(resource_path(dt.name), json=dict(plan.body or {}),
+                                    before_resend=self._unstopped(dt))
             reading = _record(log, "", ProbeMethod.REST, create_reading(reply))
             if reading.kind is Kind.INCIDENT:
-                self._undo_create(ctx, dt, reading.reply)
+                return self._incident(ctx, dt, plan, reading, None,
+                                      *self._undo_create(ctx, dt, reply, started))
+            if reading.kind is Kind.ERROR and reply.status >= 500:
+                # a controller may fail before the create check (SPEC §5.3): proves nothing
+                reading = Reading(Kind.INCONCLUSIVE, reply, f"HTTP {reply.status} "
+                                  f"{reply.exc_type}".strip() + " may come before the check")
             if reading.kind is not Kind.INCONCLUSIVE:
                 return self._from_reading(ctx, dt, op, reading, ProbeMethod.REST, None, plan)
             plan = replace(plan, method=ProbeMethod.ASK,
@@ -101,10 +138,31 @@ class CellProber:
         return self._from_reading(ctx, dt, op, reading, ProbeMethod.ASK, None, plan,
                                   limits=("doctype-level",))
 
-    def _undo_create(self, ctx: UserContext, dt: DocTypeInfo, reply: FrappeReply | None) -> None:
-        data = reply.data if reply is not None else None
-        if isinstance(data, dict) and data.get("name") and int(data.get("docstatus") or 0) == 0:
-            ctx.client.delete(resource_path(dt.name, str(data["name"])))
+    def _unstopped(self, dt: DocTypeInfo) -> Callable[[], bool]:
+        """A mutating probe is re-sent (after a 429) only while its DocType is not stopped."""
+        return lambda: not self.incidents.stopped(dt.name)
+
+    def _undo_create(self, ctx: UserContext, dt: DocTypeInfo, reply: FrappeReply,
+                     started: float) -> tuple[str, bool | None, str]:
+        def read(name: str) -> Mapping[str, Any] | None:
+            return self._stored(ctx, dt.name, name)
+
+        clients = [c for c in (ctx.client, self.auditor) if c is not None]
+        return remove_if_ours(reply, started, doctype=dt.name, user=ctx.frappe_user,
+                              read=read, clients=clients)
+
+    def _incident(self, ctx: UserContext, dt: DocTypeInfo, plan: CellPlan, reading: Reading,
+                  target: TargetDoc | None, document: str = "", removed: bool | None = None,
+                  detail: str = "") -> ProbeResult:
+        """Record the incident, stop the DocType, and make the cell an ``error``."""
+        op = plan.op
+        reply = reading.reply
+        document = document or (target.name if target else "")
+        self.incidents.record(Incident(
+            user=ctx.name, doctype=dt.name, op=op.value, at=now(),
+            http_status=reply.status if reply else None, document=document, removed=removed,
+            detail=detail or reading.note))
+        return self._from_reading(ctx, dt, op, reading, ProbeMethod.REST, target, plan)
 
     def _on_targets(self, ctx: UserContext, dt: DocTypeInfo, plan: CellPlan,
                     log: list[Attempt]) -> ProbeResult:
@@ -121,7 +179,9 @@ class CellProber:
             target = planned.doc
             reading, method = self._one(ctx, dt, plan, planned, log)
             tried += 1
-            if reading.kind is Kind.ALLOW or reading.kind is Kind.INCIDENT:
+            if reading.kind is Kind.INCIDENT:
+                return self._incident(ctx, dt, plan, reading, target)
+            if reading.kind is Kind.ALLOW:
                 return self._from_reading(ctx, dt, op, reading, method, target, plan)
             if reading.kind is Kind.ERROR:
                 errors.append((reading, target))
@@ -165,41 +225,89 @@ class CellProber:
         target = planned.doc
         path = resource_path(dt.name, target.name)
         name = target.name
-        if plan.method is ProbeMethod.REST:
-            if op is Operation.READ:
-                reading = read_reading(client.get(path), name, dt.name)
-                return _record(log, name, ProbeMethod.REST, reading), ProbeMethod.REST
-            if op is Operation.WRITE:
-                reading = _record(log, name, ProbeMethod.REST,
-                                  write_reading(client.put(path, json=dict(plan.body or {}))))
-                if reading.kind is not Kind.INCONCLUSIVE:
-                    return reading, ProbeMethod.REST
-            elif op is Operation.DELETE and self._status_is(ctx, dt, target, 1):
-                reading = _record(log, name, ProbeMethod.REST, delete_reading(client.delete(path)))
-                if reading.kind is not Kind.INCONCLUSIVE:
-                    return reading, ProbeMethod.REST
-            elif op is Operation.SUBMIT and plan.body is not None and \
-                    self._status_is(ctx, dt, target, 0):
-                reading = _record(log, name, ProbeMethod.REST,
-                                  submit_reading(client.put(path, json=dict(plan.body))))
-                if reading.kind is not Kind.INCONCLUSIVE:
-                    return reading, ProbeMethod.REST
-        reading = self._ask(ctx, dt.name, name, op, log)
         why = {Operation.DELETE: "only a submitted document is safe to DELETE; asked",
                Operation.SUBMIT: "only a draft can take the submit probe; asked"}.get(op, "")
+        rest = plan.method is ProbeMethod.REST
+        if rest and op is Operation.READ:
+            reading = read_reading(client.get(path), name, dt.name)
+            return _record(log, name, ProbeMethod.REST, reading), ProbeMethod.REST
+        if rest and self.incidents.stopped(dt.name):
+            why = STOPPED
+        elif rest and op is Operation.WRITE:
+            # Frappe skips its timestamp check when the stored modified is empty, and the
+            # save really happens (SPEC §3.13): only a set modified makes the probe safe.
+            if self._stored_modified(ctx, dt, target):
+                reply = client.put(path, json=dict(plan.body or {}),
+                                   before_resend=self._unstopped(dt))
+                reading = _record(log, name, ProbeMethod.REST, write_reading(reply))
+                if reading.kind is not Kind.INCONCLUSIVE:
+                    return reading, ProbeMethod.REST
+            else:
+                why = "the target's stored modified is empty or unreadable: a PUT could save"
+        elif rest and op is Operation.DELETE and self._deletable_probe(ctx, dt, target):
+            still = self._still(ctx, dt, target, 1)
+            reply = client.delete(path, before_resend=still)
+            reading = _record(log, name, ProbeMethod.REST, delete_reading(reply))
+            if still.refused:
+                why = "the document changed before the DELETE could be sent again; asked"
+            elif reading.kind is not Kind.INCONCLUSIVE:
+                return reading, ProbeMethod.REST
+        elif rest and op is Operation.SUBMIT and plan.body is not None and \
+                self._status_is(ctx, dt, target, 0):
+            reply = client.put(path, json=dict(plan.body), before_resend=self._unstopped(dt))
+            reading = _record(log, name, ProbeMethod.REST, submit_reading(reply))
+            if reading.kind is not Kind.INCONCLUSIVE:
+                return reading, ProbeMethod.REST
+        reading = self._ask(ctx, dt.name, name, op, log)
         if plan.method is ProbeMethod.REST and op in (Operation.WRITE, Operation.DELETE,
                                                       Operation.SUBMIT):
             why = why or "the REST probe was inconclusive; asked"
         return Reading(reading.kind, reading.reply, reading.note or why), ProbeMethod.ASK
 
+    def _stored(self, ctx: UserContext, doctype: str, name: str) -> Mapping[str, Any] | None:
+        return self.fetch(ctx, doctype, name) if self.fetch is not None else None
+
     def _status_is(self, ctx: UserContext, dt: DocTypeInfo, target: TargetDoc,
                    docstatus: int) -> bool:
-        """Re-check the docstatus just before a DELETE or a submit PUT (never hit a draft)."""
+        """Re-read the docstatus just before a DELETE or a submit PUT (never hit a draft)."""
         if target.docstatus != docstatus:
             return False
-        if self.verifier is None:
-            return False
-        return self.verifier(ctx, dt.name, target.name) == docstatus
+        stored = self._stored(ctx, dt.name, target.name)
+        return stored is not None and _int(stored.get("docstatus")) == docstatus
+
+    def _still(self, ctx: UserContext, dt: DocTypeInfo, target: TargetDoc,
+               docstatus: int) -> Resend:
+        """Asked before every re-send of a DELETE: re-reads the docstatus (SPEC §5.4)."""
+        return Resend(lambda: not self.incidents.stopped(dt.name)
+                      and self._status_is(ctx, dt, target, docstatus))
+
+    def _stored_modified(self, ctx: UserContext, dt: DocTypeInfo, target: TargetDoc) -> bool:
+        stored = self._stored(ctx, dt.name, target.name)
+        return stored is not None and bool(str(stored.get("modified") or "").strip())
+
+    def _deletable_probe(self, ctx: UserContext, dt: DocTypeInfo, target: TargetDoc) -> bool:
+        """A DELETE only to a submitted document of a DocType that is submittable now."""
+        return (target.docstatus == 1 and self._submittable_now(ctx, dt)
+                and self._status_is(ctx, dt, target, 1))
+
+    def _submittable_now(self, ctx: UserContext, dt: DocTypeInfo) -> bool:
+        """The DocType's is_submittable as the site says during this run (read once)."""
+        with self._lock:
+            if dt.name in self._submittable:
+                return bool(self._submittable[dt.name])
+        value: bool | None = None
+        stored = self._stored(ctx, "DocType", dt.name)
+        if stored is not None and "is_submittable" in stored:
+            value = bool(_int(stored.get("is_submittable")))
+        else:
+            try:
+                info, _rules = parse_meta(ctx.client.call(GETDOCTYPE, doctype=dt.name).body)
+            except TransportError:
+                info = None
+            value = info.is_submittable if info is not None else None
+        with self._lock:
+            self._submittable.setdefault(dt.name, value)
+            return bool(self._submittable[dt.name])
 
     def _ask(self, ctx: UserContext, doctype: str, name: str, op: Operation,
              log: list[Attempt]) -> Reading:
@@ -252,7 +360,7 @@ class CellProber:
                       limits: tuple[str, ...] = ()) -> ProbeResult:
         reply = reading.reply
         outcome = {Kind.ALLOW: Outcome.ALLOWED, Kind.DENY: Outcome.DENIED,
-                   Kind.INCIDENT: Outcome.ALLOWED}.get(reading.kind, Outcome.ERROR)
+                   }.get(reading.kind, Outcome.ERROR)  # an incident is an error, never allowed
         if reading.kind is Kind.INCONCLUSIVE:
             outcome = Outcome.UNTESTABLE
         if method is ProbeMethod.ASK:
@@ -262,7 +370,7 @@ class CellProber:
         if outcome is Outcome.ERROR:
             reason = reading.note or "unexpected reply"
         if reading.kind is Kind.INCIDENT:
-            reason = f"incident: {reading.note}"
+            reason = f"{INCIDENT_REASON}: {reading.note}"
         all_limits = limits + self._limits(ctx, dt, op, target, outcome)
         return self._result(
             ctx, dt, op, outcome, method=method, status=reply.status if reply else None,
@@ -314,6 +422,26 @@ def _record(log: list[Attempt], target: str, method: ProbeMethod, reading: Readi
                        exc_type=reply.exc_type if reply else "", message=short_message(reply),
                        note=note))
     return reading
+
+
+class Resend:
+    """``before_resend`` of a probe: remembers whether it ever said no."""
+
+    def __init__(self, check: Callable[[], bool]) -> None:
+        self._check = check
+        self.refused = False
+
+    def __call__(self) -> bool:
+        ok = self._check()
+        self.refused = self.refused or not ok
+        return ok
+
+
+def _int(value: object) -> int:
+    try:
+        return int(str(value or 0))
+    except ValueError:
+        return -1
 
 
 def reading_method(reading: Reading, plan: CellPlan) -> ProbeMethod:

@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime
+from typing import Any
 
 from audit.auth.causes import AuthFailure
 from audit.auth.identities import AuthFailed, LoginBudget, connect
@@ -21,7 +22,7 @@ from audit.config.loader import AuditConfig, UserConfig
 from audit.crawl.discovery import Discovery, Scope, list_rows, survey, target_from_row
 from audit.crawl.inventory import DocTypeInfo, Inventory, RuleRow, TargetDoc
 from audit.crawl.plan import CellPlan, PlannedTarget, owner_matters
-from audit.crawl.probes import CellProber, UserContext
+from audit.crawl.probes import CellProber, Fetch, UserContext
 from audit.explain.build import from_reply, from_rules
 from audit.explain.catalogue import cause as catalogue_cause
 from audit.explain.explanation import Explanation
@@ -42,7 +43,7 @@ from audit.status import UsageError
 __all__ = ["LiveRequest", "explain_live"]
 
 log = logging.getLogger(__name__)
-Verifier = Callable[[UserContext, str, str], int | None]
+Verifier = Fetch  # the stored document right before a PUT or DELETE probe
 
 
 @dataclass(frozen=True)
@@ -62,7 +63,7 @@ class _Prober(CellProber):
 
     def __init__(self, inventory: Inventory, mode: Mode, ask_only: tuple[str, ...],
                  target: TargetDoc | None, verifier: Verifier) -> None:
-        super().__init__(inventory, mode, ask_only, verifier)
+        super().__init__(inventory, mode, ask_only, fetch=verifier)
         self.target = target
         self.plans: list[CellPlan] = []
 
@@ -239,11 +240,12 @@ def _permission_explanation(request: LiveRequest, user: UserConfig, op: Operatio
     if request.name and REDACTOR.secret_doctype(dt.name):
         REDACTOR.learn(request.name)
 
-    def verifier(_ctx: UserContext, doctype: str, name: str) -> int | None:
+    def verifier(_ctx: UserContext, doctype: str, name: str) -> dict[str, Any] | None:
+        """The document as stored right now (its docstatus, its modified)."""
         for c in (c for c in (auditor, client) if c is not None):
             reply = c.get(resource_path(doctype, name))
             if reply.status == 200 and isinstance(reply.data, dict):
-                return int(reply.data.get("docstatus") or 0)
+                return reply.data
         return None
 
     ask_only = session.config.crawl.ask_only

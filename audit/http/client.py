@@ -22,7 +22,7 @@ import logging
 import os
 import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlsplit
@@ -278,12 +278,17 @@ class FrappeClient:
                 params: Mapping[str, Any] | None = None, json: Any = None,
                 data: Mapping[str, str] | None = None,
                 headers: Mapping[str, str | None] | None = None,
-                authenticate: bool = True, recover: bool = True) -> FrappeReply:
+                authenticate: bool = True, recover: bool = True,
+                before_resend: Callable[[], bool] | None = None) -> FrappeReply:
         """One logical request, with retries; never follows a redirect.
 
         ``path`` is a string (unsafe characters are encoded, ``%`` is kept) or a
         sequence of raw segments (each fully encoded). ``authenticate=False`` sends
         no credential of the identity (the OAuth token endpoint, a login).
+        ``before_resend`` is asked before every re-send (after a 429, a 5xx, a connection
+        error or a recovered identity); False ends the request with the last reply (or
+        error) unsent. A login passes one that always says False; a DELETE probe one that
+        re-reads the target's docstatus.
         """
         method = method.upper()
         url = self.url_for(path)
@@ -291,9 +296,10 @@ class FrappeClient:
         if not authenticate:
             extra.update({"Authorization": None, "Cookie": None, "X-Frappe-CSRF-Token": None})
         generation = self.identity.generation
-        reply = self._send(method, url, params, json, data, extra)
-        if recover and authenticate and self.identity.recover(self, reply, generation):
-            reply = self._send(method, url, params, json, data, extra)
+        reply = self._send(method, url, params, json, data, extra, before_resend)
+        if recover and authenticate and self.identity.recover(self, reply, generation) \
+                and (before_resend is None or before_resend()):
+            reply = self._send(method, url, params, json, data, extra, before_resend)
         return reply
 
     def get(self, path: str | Sequence[str], **kwargs: Any) -> FrappeReply:
@@ -319,7 +325,11 @@ class FrappeClient:
 
     # -- one logical request with retries ----------------------------------------
     def _send(self, method: str, url: str, params: Mapping[str, Any] | None, json: Any,
-              data: Mapping[str, str] | None, headers: Mapping[str, str | None]) -> FrappeReply:
+              data: Mapping[str, str] | None, headers: Mapping[str, str | None],
+              before_resend: Callable[[], bool] | None = None) -> FrappeReply:
+        def resend() -> bool:
+            return before_resend is None or before_resend()
+
         idempotent = method in IDEMPOTENT
         opts = self.options
         failures = 0  # connection errors and 502/503/504
@@ -334,6 +344,8 @@ class FrappeClient:
                     raise TransportError(method, url, exc.reason) from None
                 failures += 1
                 self._wait(opts.backoff * 2 ** (failures - 1), pause_all=False)
+                if not resend():
+                    raise TransportError(method, url, exc.reason) from None
                 continue
             if reply.status in REDIRECT_STATUSES:
                 raise RedirectError(method, url, reply.status, reply.headers.get("Location", ""))
@@ -343,12 +355,16 @@ class FrappeClient:
                 wait = after if after is not None else opts.backoff * 2 ** (throttled - 1)
                 log.info("429 from %s; waiting %.1f s", url, min(wait, opts.max_retry_after))
                 self._wait(min(wait, opts.max_retry_after), pause_all=True)
+                if not resend():
+                    return reply
                 continue
             if reply.status in RETRY_STATUSES and idempotent and failures < opts.retries:
                 failures += 1
                 after = retry_after_seconds(reply.headers.get("Retry-After"))
                 wait = opts.backoff * 2 ** (failures - 1)
                 self._wait(min(max(wait, after or 0.0), opts.max_retry_after), pause_all=False)
+                if not resend():
+                    return reply
                 continue
             return reply
 

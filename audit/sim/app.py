@@ -116,6 +116,9 @@ class SimApp:
         if redirect:
             target = redirect.rstrip("/") + request.full_path.rstrip("?")
             return to_response(Reply.redirect(target, 301))
+        bearer = request.headers.get("Authorization", "").split(" ")
+        if len(bearer) == 2 and bearer[0].lower() == "bearer":
+            self.controls.bearer_used(bearer[1])
         failure = self.controls.take_failure()
         if failure is not None:
             kind = auth.header_kind_of(request.headers.get("Authorization", ""))
@@ -212,6 +215,12 @@ class SimApp:
 
     # ---- rate limiter ----------------------------------------------------------------------
     def _rate_before(self, ctx: Ctx) -> None:
+        throttle = self.controls.take_throttle(ctx.method, ctx.path)
+        if throttle is not None:
+            if throttle.action is not None:
+                throttle.action(ctx.site)
+            ctx.extra_headers["Retry-After"] = "0"
+            raise TooManyRequestsError()
         limiter = self.controls.rate_limiter
         if limiter is None:
             return

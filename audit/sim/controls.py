@@ -9,6 +9,7 @@ from __future__ import annotations
 import random
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from audit.sim.model import SiteData
@@ -21,6 +22,13 @@ class RequestRecord:
     user: str
     status: int
     authorization_kind: str  # "token" | "basic" | "bearer" | "session" | "none" | "other"
+
+
+@dataclass(frozen=True)
+class Throttle:
+    method: str
+    path: str
+    action: Callable[[SiteData], object] | None = None
 
 
 @dataclass
@@ -65,6 +73,8 @@ class Controls:
             self._fail_next: list[int] = []
             self._rng = random.Random(0)
             self.rate_limiter: RateLimiter | None = None
+            self._throttles: list[Throttle] = []
+            self._token_budget: dict[str, int] = {}
             self.requests.clear()
             self.login_attempts.clear()
 
@@ -98,7 +108,39 @@ class Controls:
         token = self._site.oauth_tokens[access_token]
         token.expiration_time = time.time() - 60
 
+    def expire_token_after(self, access_token: str, uses: int) -> None:
+        """The bearer token expires once it has authenticated ``uses`` requests (mid-run)."""
+        with self._lock:
+            self._token_budget[access_token] = uses
+
+    def bearer_used(self, access_token: str) -> None:
+        """Called for every request carrying a bearer token, before it is checked."""
+        with self._lock:
+            left = self._token_budget.get(access_token)
+            if left is None:
+                return
+            if left > 0:
+                self._token_budget[access_token] = left - 1
+                return
+            del self._token_budget[access_token]
+        self.expire_token(access_token)
+
     # ---- rate limit ------------------------------------------------------------------------
+    def throttle_next(self, method: str, path: str,
+                      action: Callable[[SiteData], object] | None = None) -> None:
+        """Frappe's limiter refuses the next ``method path`` with 429 (``Retry-After: 0``),
+        *after* session resume and login, as the real one does; ``action`` runs on the site
+        first (someone else changing data meanwhile)."""
+        with self._lock:
+            self._throttles.append(Throttle(method.upper(), path, action))
+
+    def take_throttle(self, method: str, path: str) -> Throttle | None:
+        with self._lock:
+            for i, throttle in enumerate(self._throttles):
+                if throttle.method == method.upper() and throttle.path == path:
+                    return self._throttles.pop(i)
+        return None
+
     def set_rate_limit(self, limit_seconds: float, window_seconds: int) -> None:
         with self._lock:
             self.rate_limiter = RateLimiter(int(limit_seconds * 1_000_000), int(window_seconds))

@@ -11,6 +11,7 @@ import copy
 import json
 from typing import Any
 
+from audit.sim import controllers
 from audit.sim import validate as v
 from audit.sim.context import Ctx
 from audit.sim.errors import (
@@ -63,7 +64,7 @@ def apply_body(meta: DocTypeDef, doc: Document, body: dict[str, Any]) -> None:
         if key in SKIP_KEYS:
             continue
         f = meta.field(key)
-        if f is None:
+        if f is None or f.is_virtual:  # a virtual field has no column: the value is dropped
             continue
         doc.values[key] = _rows(f.options, value) if f.fieldtype in TABLE_TYPES else value
 
@@ -147,6 +148,9 @@ def insert(ctx: Ctx, doctype: str, body: dict[str, Any]) -> Document:
     meta = meta_or_404(ctx, doctype)
     if meta.controller_failure == "before_create_check":
         raise _controller_error(meta, "insert() missing 2 required positional arguments")
+    existing = controllers.before_anything(ctx, meta)
+    if existing is not None:
+        return existing
     doc = new_document(ctx, meta, body)
     if doc.docstatus == 1:
         check_permission(ctx, doc, "submit")
@@ -158,6 +162,7 @@ def insert(ctx: Ctx, doctype: str, body: dict[str, Any]) -> Document:
     check_permission(ctx, doc, "create")
     if meta.controller_failure == "after_create_check":
         raise _controller_error(meta, "expected string or bytes-like object, got 'list'")
+    controllers.before_insert(ctx, meta, doc)
     set_new_name(ctx, meta, doc, body)
     _name_children(ctx, meta, doc)
     _reset_higher_levels(ctx, meta, doc, None)
@@ -212,7 +217,10 @@ def save(ctx: Ctx, meta: DocTypeDef, doc: Document, before: Document | None,
     doc.modified, doc.modified_by = now_str(), ctx.user
     if before is None:
         raise ctx.log.throw("Record does not exist")
-    if str(original_modified if original_modified is not None else "") != str(before.modified):
+    # check_if_latest: ``if modified and modified != original`` - an empty stored modified
+    # skips the check, and the save goes through
+    if before.modified and \
+            str(original_modified if original_modified is not None else "") != str(before.modified):
         raise ctx.log.throw(f"Error: Document has been modified after you have opened it "
                             f"({before.modified}, {doc.modified}). Please refresh to get the "
                             "latest document.", TimestampMismatchError)

@@ -31,6 +31,7 @@ class FieldDef:
     length: int = 0  # 0: the type's default (140 for Data)
     allow_on_submit: bool = False
     read_only: bool = False
+    is_virtual: bool = False  # computed by the controller, never stored
 
     @property
     def title(self) -> str:
@@ -72,6 +73,10 @@ class DocTypeDef:
     # Frappe core hooks modelled by the simulator: "todo" (allocated_to / assigned_by query
     # condition and doc hook), "note" (public / owner), "user" (own record, hides Administrator)
     hook: str = ""
+    # controller behaviours of audit.sim.controllers (hazards a safe probe must survive):
+    # "sets_read_only" (before_insert fills every read-only field, like Document Share Key),
+    # "coerces_values", "returns_existing" (see the module)
+    controller: str = ""
     allow_import: bool = False
     allow_rename: bool = False
     # a controller that fails with a Python error (500) on insert: "before_create_check"
@@ -228,6 +233,8 @@ class SiteData:
     secrets: dict[str, str] = field(default_factory=dict)
     series: dict[str, int] = field(default_factory=dict)  # naming series / autoincrement counters
     base_time: float = 0.0  # epoch seconds the fixture's timestamps start from
+    # what controller hooks sent outside the database (mails, webhooks): never rolled back
+    outbox: list[str] = field(default_factory=list)
 
     def effective_rules(self, doctype: str) -> list[PermRule]:
         """Custom DocPerm rows replace the standard ones when any exist (SPEC.md §3.2)."""

@@ -152,6 +152,7 @@ class Views:
                 "permlevel": f.permlevel, "fetch_from": f.fetch_from or None,
                 "ignore_user_permissions": int(f.ignore_user_permissions),
                 "length": f.length, "read_only": int(f.read_only),
+                "is_virtual": int(f.is_virtual),
                 "allow_on_submit": int(f.allow_on_submit), "default": f.default}
 
     def _docperm_row(self, dt: DocTypeDef, idx: int, rule: PermRule) -> dict[str, Any]:

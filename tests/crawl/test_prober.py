@@ -7,6 +7,7 @@ document: the search goes on unless the configured rules refuse the op outright.
 from __future__ import annotations
 
 import json
+from types import SimpleNamespace
 from typing import Any
 
 from audit.crawl.inventory import DocTypeInfo, FieldInfo, Inventory, RuleRow, TargetDoc, UserFacts
@@ -44,11 +45,13 @@ MISMATCH = _reply(417, {"exc_type": "TimestampMismatchError", "_server_messages"
 class StubClient:
     """Answers each document's PUT from a table and records what was sent."""
 
+    identity = SimpleNamespace(lost="")  # never loses its credentials
+
     def __init__(self, puts: dict[str, FrappeReply]) -> None:
         self.puts = puts
         self.sent: list[str] = []
 
-    def put(self, path: str, json: Any = None) -> FrappeReply:
+    def put(self, path: str, json: Any = None, **_kwargs: Any) -> FrappeReply:
         name = path.rsplit("/", 1)[-1]
         self.sent.append(name)
         return self.puts[name]
@@ -64,7 +67,10 @@ def _prober(rights: frozenset[str]) -> tuple[CellProber, UserContext, StubClient
     client = StubClient({"O-1": NESTED, "O-2": MISMATCH})
     ctx = UserContext(name="writer", frappe_user=USER, client=client,  # type: ignore[arg-type]
                       facts=facts)
-    return CellProber(inventory, Mode.SAFE), ctx, client
+    def stored(_ctx: UserContext, _doctype: str, name: str) -> dict[str, Any]:
+        return {"name": name, "modified": "2026-10-01 09:00:00.000000"}  # write probes need it
+
+    return CellProber(inventory, Mode.SAFE, fetch=stored), ctx, client
 
 
 def test_a_nested_doctype_level_line_does_not_end_the_search() -> None:

@@ -1,0 +1,110 @@
+"""A ``safe`` audit of every hazard leaves the simulator's journal empty, guard by guard."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from audit.sim.fixtures import hazards
+from audit.sim.server import SimServer
+
+from .conftest import SAFE_DOCTYPES, audit, changes, wrong_verdicts
+
+
+def test_a_safe_audit_of_every_hazard_changes_nothing(sim: SimServer, tmp_path: Path) -> None:
+    result = audit(sim, tmp_path, users=("hazard", "clerk", "partner"), doctypes=SAFE_DOCTYPES)
+    assert changes(sim) == []
+    assert result.data["incidents"] == []
+    assert not wrong_verdicts(sim, result)
+    assert {r["user"] for r in result.rows} == {"hazard", "clerk", "partner"}
+
+
+def test_create_without_a_field_the_site_must_reject_is_asked(sim: SimServer,
+                                                              tmp_path: Path) -> None:
+    # no field at all, or only a read-only / virtual / permlevel-1 one: {} or a value that
+    # vanishes before validation would be accepted (Address Template, Document Share Key)
+    result = audit(sim, tmp_path, doctypes=hazards.CREATE_HAZARDS)
+    assert changes(sim) == []
+    for doctype in hazards.CREATE_HAZARDS:
+        row = result.row("hazard", doctype, "create")
+        assert (row["method"], row["outcome"]) == ("ask", "allowed"), row
+    assert not [r for r in sim.controls.requests if r.method == "POST"]
+
+
+def test_create_answered_500_is_asked_not_an_error(sim: SimServer, tmp_path: Path) -> None:
+    # Submission Queue's controller fails before the create check: the 500 proves nothing
+    result = audit(sim, tmp_path, doctypes=("Hazard Queue",))
+    row = result.row("hazard", "Hazard Queue", "create")
+    assert (row["method"], row["outcome"]) == ("ask", "allowed"), row
+    assert "500" in row["reason"]
+    assert changes(sim) == []
+
+
+def test_write_probe_skips_a_document_whose_modified_is_empty(sim: SimServer,
+                                                              tmp_path: Path) -> None:
+    result = audit(sim, tmp_path, doctypes=("Hazard Note",))
+    row = result.row("hazard", "Hazard Note", "write")
+    assert (row["method"], row["outcome"], row["target"]) == ("ask", "allowed", "HN-EMPTY"), row
+    assert not [r for r in sim.controls.requests if r.method == "PUT"]
+    assert changes(sim) == []
+
+
+def test_submit_probe_is_asked_under_a_user_permission_on_its_link_target(
+        sim: SimServer, tmp_path: Path) -> None:
+    # the bogus amended_from would fail the write check on the User Permission: a false 403
+    result = audit(sim, tmp_path, doctypes=("Hazard Order",))
+    row = result.row("hazard", "Hazard Order", "submit")
+    assert (row["method"], row["outcome"]) == ("ask", "allowed"), row
+    assert not wrong_verdicts(sim, result)
+    assert changes(sim) == []
+
+
+def test_delete_is_never_resent_to_a_document_cancelled_after_a_429(sim: SimServer,
+                                                                     tmp_path: Path) -> None:
+    path = "/api/resource/Hazard Invoice/HINV-SUB"
+
+    def cancel(site: object) -> None:  # someone cancels it while the DELETE waits out a 429
+        sim.site.docs("Hazard Invoice")["HINV-SUB"].docstatus = 2
+
+    sim.controls.throttle_next("DELETE", path, action=cancel)
+    result = audit(sim, tmp_path, doctypes=("Hazard Invoice",))
+    deletes = [r for r in sim.controls.requests if r.method == "DELETE"]
+    assert [(r.path, r.status) for r in deletes] == [(path, 429)]
+    assert changes(sim) == []
+    assert "HINV-SUB" in sim.site.docs("Hazard Invoice")
+    row = result.row("hazard", "Hazard Invoice", "delete")
+    assert row["method"] == "ask" and row["outcome"] == "allowed", row
+
+
+def test_delete_probe_waits_out_a_429_while_the_document_stays_submitted(
+        sim: SimServer, tmp_path: Path) -> None:
+    path = "/api/resource/Hazard Invoice/HINV-SUB"
+    sim.controls.throttle_next("DELETE", path)
+    result = audit(sim, tmp_path, doctypes=("Hazard Invoice",))
+    deletes = [(r.path, r.status) for r in sim.controls.requests if r.method == "DELETE"]
+    assert deletes == [(path, 429), (path, 417)]
+    row = result.row("hazard", "Hazard Invoice", "delete")
+    assert (row["method"], row["outcome"]) == ("rest", "allowed"), row
+    assert changes(sim) == []
+
+
+def test_delete_probe_needs_the_doctype_submittable_now(sim: SimServer, tmp_path: Path) -> None:
+    # discovery saw Hazard Invoice submittable; by the time its cells run it no longer is,
+    # and Frappe deletes a docstatus-1 document of a DocType that is not submittable
+    def not_submittable(site: object) -> None:
+        sim.site.doctypes["Hazard Invoice"].is_submittable = False
+
+    sim.controls.throttle_next("GET", "/api/resource/Hazard Invoice", action=not_submittable)
+    result = audit(sim, tmp_path, doctypes=("Hazard Invoice",))
+    assert not [r for r in sim.controls.requests if r.method == "DELETE"]
+    assert changes(sim) == []
+    assert result.row("hazard", "Hazard Invoice", "delete")["method"] == "ask"
+
+
+def test_a_create_probe_runs_hooks_whose_outside_effects_stay(sim: SimServer,
+                                                              tmp_path: Path) -> None:
+    # the README's residue: the insert is rolled back, a mail a hook sent at once is not
+    result = audit(sim, tmp_path, doctypes=("Hazard Mailer",))
+    row = result.row("hazard", "Hazard Mailer", "create")
+    assert (row["method"], row["outcome"], row["http_status"]) == ("rest", "allowed", 417), row
+    assert changes(sim) == []
+    assert sim.site.outbox == [f"hazard@{hazards.DOMAIN}: a new Hazard Mailer is being created"]
