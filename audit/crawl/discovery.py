@@ -149,6 +149,7 @@ class Discovery:
         self.workers = max(1, workers)
         self.progress = progress or (lambda _msg: None)
         self.notes: list[str] = []
+        self.unread: set[str] = set()  # the auditor's listings that failed
 
     def run(self) -> Inventory:
         doctypes, source = self._doctypes()
@@ -171,7 +172,7 @@ class Discovery:
                          targets={k: v for k, v in targets.items() if v is not None},
                          rules=rules, users=users, notes=tuple(self.notes),
                          listed=frozenset(k for k, v in targets.items() if v is not None),
-                         strict_user_permissions=strict)
+                         strict_user_permissions=strict, unread=frozenset(self.unread))
 
     def _strict(self) -> bool | None:
         """System Settings ``apply_strict_user_permissions`` (SPEC.md §3.5), if readable."""
@@ -295,6 +296,7 @@ class Discovery:
         for label, got in (("User", users), ("Has Role", roles), ("User Permission", perms),
                            ("DocShare", shares)):
             if not isinstance(got, list):
+                self.unread.add(label)
                 self.notes.append(f"the auditor could not list {label} (HTTP {got.status})")
         role_map: dict[str, list[str]] = {}
         for row in roles if isinstance(roles, list) else []:

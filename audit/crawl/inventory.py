@@ -248,6 +248,9 @@ class Inventory:
     listed: frozenset[str] = frozenset()
     # System Settings apply_strict_user_permissions; None: the auditor could not read it
     strict_user_permissions: bool | None = None
+    # the auditor's listings of user facts that failed ("Has Role", "User Permission", ...):
+    # what they would have said is unknown, so no verdict may rest on their absence
+    unread: frozenset[str] = frozenset()
 
     def facts(self, frappe_user: str) -> UserFacts:
         return self.users.get(frappe_user) or UserFacts(frappe_user=frappe_user)
@@ -306,4 +309,5 @@ class Inventory:
             notes=tuple(data.get("notes", ())),
             listed=frozenset(data.get("listed", ())),
             strict_user_permissions=data.get("strict_user_permissions"),
+            unread=frozenset(data.get("unread", ())),
         )

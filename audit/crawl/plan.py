@@ -112,6 +112,8 @@ def rules_refuse(inventory: Inventory, facts: UserFacts, doctype: str, op: Opera
     """With the configured rules known: no role of the user grants OP at all, nor a share."""
     if not facts.user_type or share_grants(facts, doctype, op):
         return False
+    if inventory.unread & {"Has Role", "DocShare"}:
+        return False  # roles or shares unknown: "no role grants it" is not known either
     for right in needed_rights(op):
         grants = inventory.role_grants(facts.effective_roles, doctype, right)
         if grants is not None and not any(grants):

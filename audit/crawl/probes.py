@@ -135,6 +135,14 @@ class CellProber:
             return self._from_reading(ctx, dt, op, Reading(Kind.DENY, reading.reply),
                                       ProbeMethod.ASK, None, replace(plan, reason=why),
                                       limits=tuple(p.label for p in plan.own_doctype_rows))
+        if reading.kind is Kind.ALLOW and (ctx.frappe_user not in self.inventory.users
+                                           or "User Permission" in self.inventory.unread):
+            # a User Permission on the DocType itself refuses every insert (SPEC §3.5, §5.7),
+            # and this user's User Permissions are not known (no auditor, or its list failed)
+            why = ("a DocType-level yes to create, but this user's User Permissions are "
+                   "unknown (they may refuse every insert); an [auditor] account settles it")
+            return self._result(ctx, dt, op, Outcome.UNTESTABLE, method=ProbeMethod.ASK,
+                                reason=why)
         return self._from_reading(ctx, dt, op, reading, ProbeMethod.ASK, None, plan,
                                   limits=("doctype-level",))
 
