@@ -6,6 +6,8 @@ from collections import Counter
 from dataclasses import replace
 from pathlib import Path
 
+import pytest
+
 from audit.config.loader import AuditConfig, UserConfig
 from audit.config.secrets import Secret
 from audit.model import AuthMethod, Outcome
@@ -103,3 +105,15 @@ def test_no_more_than_three_failed_logins_per_run(demo_sim: SimServer, tmp_path:
     assert len(demo_sim.controls.login_attempts) == 3
     causes = [result.data["users"][f"wrong-{i}"]["auth_failure"] for i in range(5)]
     assert sum("not attempted" in c for c in causes) == 2
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3, 4])
+def test_faults_during_discovery_never_give_wrong_verdicts(demo_sim: SimServer, tmp_path: Path,
+                                                           seed: int) -> None:
+    """A quarter of all replies fail, the auditor's login and listings included: the facts a
+    verdict would rest on (User Permissions, roles, shares) may be missing, never assumed."""
+    config = demo_config(demo_sim, doctypes=("Note", "ToDo", "Customer"))
+    demo_sim.controls.seed(seed)
+    demo_sim.controls.error_rate = 0.25
+    result = run(config, tmp_path / "out")
+    assert not mismatches(result, demo_sim, verdicts_only=True)
