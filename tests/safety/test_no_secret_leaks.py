@@ -66,6 +66,8 @@ class Command:
 COMMANDS: dict[str, Command] = {
     "run": Command(lambda s: ["run", "-c", DEMO_TOML, "-o", str(s.outdir), "--quiet"]),
     "report": Command(lambda s: ["report", str(s.outdir)], after_run=True),
+    "diff": Command(lambda s: ["diff", str(s.outdir / "results.json"),
+                               str(s.outdir / "results.json")], after_run=True),
     "check-auth": Command(lambda s: ["check-auth", "-c", DEMO_TOML], identity_echo=True),
     "demo": Command(lambda s: ["demo", "-o", str(s.outdir), "--quiet"], own_site=True),
     "sim": Command(lambda s: ["sim", "--port", "0", "--secrets-out",
