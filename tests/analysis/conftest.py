@@ -8,31 +8,18 @@ demo's planted risks (audit/sim/fixtures/demo_people.py), not from analysis code
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass, replace
-from importlib import resources
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from audit.config.loader import AuditConfig, load_config
 from audit.results.record import RunResults
 from audit.runner import RunRequest, run_audit
-from audit.sim.fixtures.demo import demo_environment
 from audit.sim.server import SimServer
 from audit.status import ExitCode
-
-DEMO_TOML = Path(str(resources.files("audit").joinpath("data/demo.toml")))
-PROXY_VARS = ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy",
-              "NO_PROXY", "no_proxy", "REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE")
-
-
-def demo_config(sim: SimServer, **crawl: Any) -> AuditConfig:
-    env = demo_environment(sim.site, sim.url)
-    config = load_config(DEMO_TOML, env=env, warn=lambda _m: None)
-    settings = {"rate_limit": 2000.0, "concurrency": 8, **crawl}
-    return replace(config, site=replace(config.site, host=sim.host),
-                   crawl=replace(config.crawl, **settings))
+from tests.conftest import PROXY_VARS
+from tests.crawl.conftest import demo_config
 
 
 @dataclass
