@@ -55,7 +55,10 @@ class Severity(StrEnum):
 
     @property
     def rank(self) -> int:
-        return list(Severity).index(self)
+        return _SEVERITY_RANK[self._value_]
+
+
+_SEVERITY_RANK = {s.value: i for i, s in enumerate(Severity)}
 
 
 class Mode(StrEnum):

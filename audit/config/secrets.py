@@ -232,6 +232,12 @@ class SecretRegistry:
             pattern = self._pattern
         return pattern.sub(MASK, text) if pattern else text
 
+    @property
+    def pattern(self) -> re.Pattern[str] | None:
+        """What :meth:`mask` searches for now (None: nothing registered)."""
+        with self._lock:
+            return self._pattern
+
     def snapshot(self) -> frozenset[str]:
         """What is registered now (opaque; for :meth:`restore`, e.g. between tests)."""
         with self._lock:

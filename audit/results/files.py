@@ -7,13 +7,18 @@ Every file of a run is written here, and everything written passes one
 from __future__ import annotations
 
 import contextlib
-import csv
+import gc
 import io
 import json
 import os
-from collections.abc import Iterator, Mapping, Sequence
+import re
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from itertools import accumulate, chain, compress, repeat
+from operator import attrgetter, is_
 from pathlib import Path
 from typing import IO, Any
+
+import orjson
 
 from audit.model import PROBE_COLUMNS, ProbeResult
 from audit.results.redact import REDACTOR, Redactor
@@ -28,6 +33,23 @@ def private_dir(path: Path) -> Path:
     path.mkdir(parents=True, exist_ok=True, mode=DIR_MODE)
     os.chmod(path, DIR_MODE)
     return path
+
+
+@contextlib.contextmanager
+def private_bytes(path: Path) -> Iterator[IO[bytes]]:
+    """:func:`private_text` for a writer that encodes and redacts its own bytes."""
+    tmp = path.with_name(f".{path.name}.tmp")
+    with contextlib.suppress(FileNotFoundError):
+        tmp.unlink()
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, FILE_MODE)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            yield fh
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            tmp.unlink()
+        raise
 
 
 @contextlib.contextmanager
@@ -66,28 +88,324 @@ def csv_cell(value: object) -> str:
     return text
 
 
+Form = Callable[[Any], bytes]
+
+
+class _Cleaner:
+    """The written form of each distinct value, worked out once per write.
+
+    A run repeats the same few texts a million times (users, DocTypes, operations,
+    outcomes, messages), so each distinct value of a column is redacted, and turned into
+    the bytes the file holds (a quoted CSV field, or a JSON ``"key":value`` fragment),
+    once; every column is then mapped through its memo and joined at C speed. The memos
+    are valid only while the redactor learns nothing, so the writers learn every secret
+    name before the first row.
+    """
+
+    LIMIT = 200_000  # distinct values kept per column; beyond it the memo starts again
+
+    def __init__(self, redactor: Redactor) -> None:
+        self.redactor = redactor
+        self._redact = redactor.frozen()  # every name is learned before a writer starts
+        self._texts: dict[str, str] = {}  # raw text -> redacted text, shared by all columns
+
+    def text(self, value: str) -> str:
+        """A text redacted (a StrEnum becomes its plain value)."""
+        done = self._texts.get(value)
+        if done is None:
+            if len(self._texts) > self.LIMIT:
+                self._texts.clear()
+            done = self._texts[value] = self._redact(str(value))
+        return done
+
+    def value(self, value: object) -> object:
+        """A value as JSON holds it: texts redacted, containers walked, numbers kept."""
+        if isinstance(value, str):
+            return self.text(value)
+        if isinstance(value, Mapping):
+            return {self.value(k): self.value(v) for k, v in value.items()}
+        if isinstance(value, list | tuple):
+            return [self.value(v) for v in value]
+        return value
+
+    def csv_field(self, value: object) -> bytes:
+        """A value as csv.writer writes it as one field, redacted and neutralised."""
+        if isinstance(value, tuple) and all(isinstance(v, str) for v in value):
+            value = ";".join(value)  # limits: a ;-list
+        elif isinstance(value, Mapping | list | tuple):  # not a CSV value: as it prints
+            value = str(self.value(value))
+        text = csv_cell(self.text(value) if isinstance(value, str) else value)
+        if _NEEDS_QUOTES.search(text) is not None:  # csv.QUOTE_MINIMAL, excel dialect
+            text = '"' + text.replace('"', '""') + '"'
+        return text.encode("utf-8")
+
+    def fragment(self, key: str, prefix: bytes = b"", suffix: bytes = b"", *,
+                 joined: bool = False) -> Form:
+        """The form of a JSON ``"key":value`` fragment (with bytes before / after it);
+        ``joined``: a tuple of texts is written as one ``;``-list (a probe row's limits)."""
+        head = prefix + orjson.dumps(key) + b":"
+
+        def form(value: Any) -> bytes:
+            if joined and isinstance(value, tuple):
+                value = ";".join(value)
+            return head + _dumps(self.value(value), indent=False) + suffix
+        return form
+
+    def column(self, values: list[Any], memo: dict[Any, bytes], form: Form, *,
+               typed: bool = True) -> list[bytes]:
+        """``values`` in their written form, through ``memo`` (one per column).
+
+        ``typed=False`` is for columns of unknown type: numbers that hash alike (1, 1.0,
+        True) must not share a memo entry, and unhashable values are formed one by one.
+        """
+        if not typed:
+            types = set(map(type, values))
+            if len(types - {str, _NONE}) > 1 or not all(
+                    t in _HASHABLE or issubclass(t, str) for t in types):
+                return [form(v) for v in values]
+        try:
+            out = list(map(memo.get, values))
+        except TypeError:  # a tuple holding a list
+            return [form(v) for v in values]
+        if None not in out:
+            return out  # type: ignore[return-value]  # no None left in it
+        missing = set(compress(values, map(is_, out, repeat(None))))
+        if len(memo) + len(missing) > self.LIMIT:
+            memo.clear()
+            missing = set(values)
+        for raw in missing:
+            memo[raw] = form(raw)
+        return list(map(memo.__getitem__, values))
+
+
+_NONE = type(None)
+_HASHABLE = frozenset({str, int, float, bool, tuple, _NONE})
+_NEEDS_QUOTES = re.compile('[,"\r\n]')  # the delimiter, the quote, the line end
+CHUNK_ROWS = 20_000  # rows cleaned and written at a time: memory stays flat at any size
+_CRLF = b"\r\n"  # csv.writer's line end
+
+
+@contextlib.contextmanager
+def gc_paused() -> Iterator[None]:
+    """No cyclic garbage collection while a writer makes its many short-lived lists: with a
+    million probe rows alive, every automatic collection walks them all. Nothing a writer
+    makes holds a cycle."""
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()
+
+
+def _chunks(rows: Sequence[Any]) -> Iterator[Sequence[Any]]:
+    size = CHUNK_ROWS
+    for start in range(0, len(rows), size):
+        yield rows[start:start + size]
+
+
+def _dumps(document: Any, *, indent: bool = True) -> bytes:
+    option = orjson.OPT_NON_STR_KEYS | (orjson.OPT_INDENT_2 if indent else 0)
+    return orjson.dumps(document, default=str, option=option)
+
+
+class CsvWriter:
+    """CSV columns written as csv.writer writes their rows; every cell redacted and
+    neutralised (:func:`csv_cell`), each distinct value of a column cleaned once."""
+
+    def __init__(self, fh: IO[bytes], columns: Sequence[str], redactor: Redactor) -> None:
+        self._fh = fh
+        self._clean = _Cleaner(redactor)
+        self._memos: list[dict[Any, bytes]] = [{} for _ in columns]
+        self._write([[self._clean.csv_field(c)] for c in columns])
+
+    def columns(self, columns: Sequence[list[Any]], *, typed: bool = True) -> None:
+        """One chunk of rows, given as its columns (raw values)."""
+        form = self._clean.csv_field
+        self._write([self._clean.column(values, memo, form, typed=typed)
+                     for values, memo in zip(columns, self._memos, strict=True)])
+
+    def _write(self, fields: Sequence[list[bytes]]) -> None:
+        if fields and fields[0]:
+            self._fh.write(_CRLF.join(map(b",".join, zip(*fields, strict=True))) + _CRLF)
+
+
 def write_csv(path: Path, columns: Sequence[str], rows: Sequence[Mapping[str, object]],
               redactor: Redactor | None = None) -> None:
-    """A CSV file: every row redacted, every cell neutralised (:func:`csv_cell`)."""
+    """A CSV file of flat rows: the same file csv.writer writes of the redacted,
+    neutralised cells (:func:`csv_cell`)."""
     redact = redactor or REDACTOR
-    with private_text(path, newline="", redact=False) as fh:  # redacted row by row
-        writer = csv.writer(fh)
-        writer.writerow([csv_cell(c) for c in columns])
-        for row in rows:
-            clean = redact.row(row)
-            writer.writerow([csv_cell(clean.get(c)) for c in columns])
+    with gc_paused():
+        redact.learn_rows(rows)
+        with private_bytes(path) as fh:  # redacted cell by cell
+            writer = CsvWriter(fh, columns, redact)
+            for chunk in _chunks(rows):
+                writer.columns([[row.get(c) for row in chunk] for c in columns], typed=False)
+
+
+def write_csv_columns(path: Path, columns: Sequence[str], values: Sequence[list[Any]],
+                      redactor: Redactor | None = None) -> None:
+    """A CSV file given as whole columns of text (no row names a secret document)."""
+    redact = redactor or REDACTOR
+    with gc_paused(), private_bytes(path) as fh:
+        writer = CsvWriter(fh, columns, redact)
+        for start in range(0, len(values[0]) if values else 0, CHUNK_ROWS):
+            writer.columns([v[start:start + CHUNK_ROWS] for v in values], typed=False)
+
+
+def _getters(fields: Sequence[str], enums: frozenset[str]) -> tuple[attrgetter[Any], ...]:
+    # an enum member hashes in Python code; its plain value hashes in C (and is cached)
+    return tuple(attrgetter(f"{f}._value_" if f in enums else f) for f in fields)
+
+
+def _values(items: Sequence[Any], getters: Sequence[attrgetter[Any]],
+            plain: Sequence[attrgetter[Any]]) -> list[list[Any]]:
+    """The columns of ``items``, one list per getter."""
+    try:
+        return [list(map(getter, items)) for getter in getters]
+    except AttributeError:  # a row built with plain texts for its enums
+        return [list(map(getter, items)) for getter in plain]
+
+
+_ENUMS = frozenset({"op", "outcome", "method"})
+_PROBE_GETTERS = _getters(PROBE_COLUMNS, _ENUMS)
+_PROBE_PLAIN = _getters(PROBE_COLUMNS, frozenset())
+_ATTEMPT_KEYS = ("target", "method", "http_status", "exc_type", "message", "note")
+_ATTEMPT_GETTERS = _getters(_ATTEMPT_KEYS, _ENUMS)
+_ATTEMPT_PLAIN = _getters(_ATTEMPT_KEYS, frozenset())
+
+
+def _probe_columns(chunk: Sequence[ProbeResult]) -> list[list[Any]]:
+    return _values(chunk, _PROBE_GETTERS, _PROBE_PLAIN)
 
 
 def write_probes_csv(path: Path, rows: Sequence[ProbeResult],
                      redactor: Redactor | None = None) -> None:
-    write_csv(path, PROBE_COLUMNS, [r.as_row() for r in rows], redactor)
+    """probes.csv in chunks: the same file as :func:`write_csv` of the rows' ``as_row()``."""
+    redact = redactor or REDACTOR
+    with gc_paused():
+        redact.learn_probes(rows)
+        with private_bytes(path) as fh:
+            writer = CsvWriter(fh, PROBE_COLUMNS, redact)
+            for chunk in _chunks(rows):
+                writer.columns(_probe_columns(chunk))
+
+
+class _JsonRows:
+    """Records with fixed keys as JSON objects, one per line, from their columns."""
+
+    def __init__(self, clean: _Cleaner, keys: Sequence[str], *, close: bool = True,
+                 joined: Sequence[str] = ()) -> None:
+        last = len(keys) - 1
+        self._clean = clean
+        self._forms = [clean.fragment(k, b"{" if i == 0 else b"",
+                                      b"}" if close and i == last else b"", joined=k in joined)
+                       for i, k in enumerate(keys)]
+        self._memos: list[dict[Any, bytes]] = [{} for _ in keys]
+
+    def lines(self, columns: Sequence[list[Any]], *extra: list[bytes]) -> list[bytes]:
+        """One JSON text per row; ``extra`` columns are written as they are (last)."""
+        fragments = [self._clean.column(values, memo, form)
+                     for values, memo, form in zip(columns, self._memos, self._forms,
+                                                   strict=True)]
+        return list(map(b",".join, zip(*fragments, *extra, strict=True)))
+
+
+_NO_ATTEMPTS = b'"attempts":[]}'
+
+
+def _probe_lines(chunk: Sequence[ProbeResult], rows: _JsonRows,
+                 attempts: _JsonRows) -> list[bytes]:
+    """``ProbeResult.as_json()`` of each row, redacted, as JSON text."""
+    tried = list(map(attrgetter("attempts"), chunk))
+    flat = list(chain.from_iterable(tried))
+    if flat:  # each row's attempts: a slice of the flat list, cut and joined in C
+        texts = attempts.lines(_values(flat, _ATTEMPT_GETTERS, _ATTEMPT_PLAIN))
+        ends = list(accumulate(map(len, tried)))
+        joined = map(b",".join, map(texts.__getitem__, map(slice, [0, *ends[:-1]], ends)))
+        grouped = list(map(b"".join, zip(repeat(b'"attempts":['), joined, repeat(b"]}"))))
+    else:
+        grouped = [_NO_ATTEMPTS] * len(tried)
+    return rows.lines(_probe_columns(chunk), grouped)
+
+
+def write_results_json(path: Path, document: Mapping[str, Any], probes: Sequence[ProbeResult],
+                       findings: Sequence[Mapping[str, Any]] = (),
+                       redactor: Redactor | None = None) -> None:
+    """results.json: ``document`` (indented), then ``findings`` and ``probes``, one per line.
+
+    Every secret name is learned first (the document's, the findings' and the probe
+    rows'), then the document is written and the rows follow in chunks, so a million rows
+    never exist as one copy in memory. The file parses to the same JSON as
+    ``redactor.json(document | {"findings": findings, "probes": [p.as_json() ...]})``.
+    """
+    redact = redactor or REDACTOR
+    with gc_paused():
+        redact.learn_probes(probes)
+        redact.learn_rows(findings)
+        head = _dumps(redact.json(dict(document)))
+        if not head.endswith(b"}") or head == b"{}":
+            raise ValueError("results.json: the document must be a non-empty object")
+        clean = _Cleaner(redact)
+        with private_bytes(path) as fh:
+            fh.write(head[:-1].rstrip() + b',\n  "findings": [')
+            keys = list(dict.fromkeys(k for f in findings for k in f))
+            found = _JsonRows(clean, keys)
+            separator = b"\n"
+            for chunk in _chunks(findings):
+                lines = found.lines([[f.get(k) for f in chunk] for k in keys])
+                fh.write(separator + b",\n".join(lines))
+                separator = b",\n"
+            fh.write(b'\n  ],\n  "probes": [')
+            rows = _JsonRows(clean, PROBE_COLUMNS, close=False, joined=("limits",))
+            attempts = _JsonRows(clean, _ATTEMPT_KEYS)
+            separator = b"\n"
+            for chunk in _chunks(probes):
+                fh.write(separator + b",\n".join(_probe_lines(chunk, rows, attempts)))
+                separator = b",\n"
+            fh.write(b"\n  ]\n}\n")
+
+
+def memoized(function: Callable[[str], str]) -> Callable[[str], str]:
+    """``function`` (a redactor's :meth:`~Redactor.frozen` text) once per distinct text."""
+    memo: dict[str, str] = {}
+
+    def once(text: str) -> str:
+        done = memo.get(text)
+        if done is None:
+            if len(memo) > _Cleaner.LIMIT:
+                memo.clear()
+            done = memo[text] = function(text)
+        return done
+    return once
+
+
+def write_json_lines(path: Path, records: Sequence[Mapping[str, Any]]) -> None:
+    """A JSON array of records already redacted, one record per line."""
+    first = {next(iter(r), None) for r in records}
+    key = first.pop() if len(first) == 1 else None
+    with private_bytes(path) as fh:
+        fh.write(b"[")
+        separator = b"\n"
+        for start in range(0, len(records), CHUNK_ROWS):
+            chunk = records[start:start + CHUNK_ROWS]
+            if isinstance(key, str):  # one call for the chunk, cut between its records
+                boundary = b"},{" + orjson.dumps(key) + b":"
+                text = _dumps(list(chunk), indent=False)[1:-1].replace(
+                    boundary, b"},\n" + boundary[2:])
+            else:
+                text = b",\n".join(_dumps(r, indent=False) for r in chunk)
+            fh.write(separator + text)
+            separator = b",\n"
+        fh.write(b"\n]\n")
 
 
 def write_json_private(path: Path, document: Mapping[str, Any],
                        redactor: Redactor | None = None) -> None:
     clean = (redactor or REDACTOR).json(dict(document))
-    with private_text(path, redact=False) as fh:
-        fh.write(json.dumps(clean, indent=1, default=str) + "\n")
+    with private_bytes(path) as fh:
+        fh.write(_dumps(clean) + b"\n")
 
 
 def append_json_line(path: Path, record: Mapping[str, Any],

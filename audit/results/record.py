@@ -177,23 +177,27 @@ class RunResults:
         return self.inventory.users.get(record.frappe_user)
 
     # -- JSON --------------------------------------------------------------------------------
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self, *, rows: bool = True) -> dict[str, Any]:
+        """The document of results.json (``rows=False``: without its findings and probes)."""
         from audit import __version__
 
-        return {
+        document = {
             "schema_version": self.schema_version,
             "tool": {"name": "permaudit", "version": self.run.tool_version or __version__},
             "run": self.run.as_json(),
             "users": {u.name: u.as_json() for u in self.users},
             "inventory": self.inventory.to_json(),
-            "probes": [p.as_json() for p in self.probes],
+            "probes": [p.as_json() for p in self.probes] if rows else [],
             "incidents": [i.as_json() for i in self.incidents],
-            "findings": [f.as_json() for f in self.findings],
+            "findings": [f.as_json() for f in self.findings] if rows else [],
             "analysis": dict(self.analysis),
             "usage": None if self.usage is None else {u: dict(c) for u, c in self.usage.items()},
             "usage_days": self.usage_days,
             "usage_missing": list(self.usage_missing),
         }
+        if not rows:
+            del document["probes"], document["findings"]
+        return document
 
     @classmethod
     def from_json(cls, data: Any, source: str = "results.json") -> RunResults:
@@ -238,9 +242,11 @@ class RunResults:
         )
 
     def write(self, path: Path) -> None:
-        from audit.results.files import write_json_private
+        from audit.results.files import gc_paused, write_results_json
 
-        write_json_private(path, self.to_json())
+        with gc_paused():
+            write_results_json(path, self.to_json(rows=False), self.probes,
+                               [f.as_json() for f in self.findings])
 
     @classmethod
     def load(cls, path: Path) -> RunResults:

@@ -20,11 +20,12 @@ from __future__ import annotations
 import hashlib
 import re
 import threading
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
-from audit.config.secrets import REGISTRY, SecretRegistry, trie_pattern, url_forms
+from audit.config.secrets import MASK, REGISTRY, SecretRegistry, trie_pattern, url_forms
 from audit.crawl.inventory import DocTypeInfo, Inventory, Survey
+from audit.model import ProbeResult
 
 __all__ = [
     "REDACTOR", "SECRET_DOCTYPES", "Redactor", "fingerprint", "has_fingerprints", "is_fingerprint",
@@ -78,10 +79,22 @@ def secret_bearing(dt: DocTypeInfo) -> bool:
     return meta is not None and meta.fieldtype == "Password"
 
 
+_SCALARS = frozenset({str, int, float, bool, type(None)})
+
+
+def _holds_mapping(value: object) -> bool:
+    kind = type(value)
+    if kind in _SCALARS:
+        return False
+    if isinstance(value, list | tuple):
+        return any(map(_holds_mapping, value))
+    return isinstance(value, Mapping)
+
+
 def strip_controls(text: str, *, terminal: bool = False) -> str:
     """``text`` without escape sequences and control characters (newline, tab and carriage
     return stay in a file; on a terminal, carriage returns go too)."""
-    if not text:
+    if not text or (text.isascii() and text.isprintable()):  # no escape, no control
         return text
     text = _ANSI.sub("", text)
     return (_CONTROLS_TERMINAL if terminal else _CONTROLS).sub("", text)
@@ -143,6 +156,25 @@ class Redactor:
             self.learn(*(t.name for docs in (survey.listed, survey.own, survey.shared,
                                              survey.permitted) for t in docs or ()))
 
+    def learn_probes(self, probes: Iterable[ProbeResult]) -> None:
+        """The targets (every attempt's too) of probe rows on secret-bearing DocTypes: what
+        :meth:`json` would learn from their rows, without walking a million of them."""
+        secret = self.doctypes
+        self.learn(*(name for p in probes if p.doctype in secret
+                     for name in (p.target, *(a.target for a in p.attempts))))
+
+    def learn_rows(self, rows: Iterable[Mapping[str, object]]) -> None:
+        """What :meth:`json` would learn from rows (a CSV file's, the findings), walking
+        only the rows that name a secret-bearing DocType or hold a mapping (only a mapping
+        can name a document)."""
+        secret = self.doctypes
+        found: list[str] = []
+        for row in rows:
+            if row.get("doctype") in secret or row.get("allow") in secret or any(
+                    map(_holds_mapping, row.values())):
+                self._learn(row, None, found)
+        self.learn(*found)
+
     def learn(self, *names: str) -> None:
         """Remember secret document names (the real ones) so they are redacted everywhere."""
         with self._lock:
@@ -196,6 +228,25 @@ class Redactor:
             text = pattern.sub(lambda m: names[m.group(0)], text)
         return self.registry.mask(text)
 
+    def frozen(self) -> Callable[[str], str]:
+        """:meth:`text` for one write, as it stands now: no lock and no cache per call.
+
+        A writer that has learned every name its rows hold calls this once and redacts a
+        million texts with it; a name learned afterwards is not in it.
+        """
+        with self._lock:
+            pattern, names = self._pattern, dict(self._names)
+        secrets = self.registry.pattern
+
+        def redact(text: str) -> str:
+            text = strip_controls(text)
+            if text in names:
+                text = names[text]
+            elif pattern is not None:
+                text = pattern.sub(lambda m: names[m.group(0)], text)
+            return secrets.sub(MASK, text) if secrets is not None and text else text
+        return redact
+
     def mask(self, text: str) -> str:
         """Same as :meth:`text`; lets the log filter take a Redactor for a registry."""
         return self.text(text)
@@ -245,6 +296,16 @@ class Redactor:
                 self._learn(item, doctype, found)
 
     def _apply(self, obj: Any) -> Any:
+        kind = type(obj)  # the common JSON types first, without the abc checks
+        if kind is str:
+            return self.text(obj)
+        if kind is dict:
+            return {self.text(k) if type(k) is str else k: self._apply(v)
+                    for k, v in obj.items()}
+        if kind is list or kind is tuple:
+            return [self._apply(x) for x in obj]
+        if kind is int or kind is float or kind is bool or obj is None:
+            return obj
         if isinstance(obj, str):
             return self.text(obj)
         if isinstance(obj, Mapping):
