@@ -2,7 +2,7 @@
 
 ``bench_analysis(rows)`` builds a synthetic ``RunResults`` in a fresh child process, then
 times ``analyse`` and the writing of every output format (probes.csv, matrix.csv,
-findings.csv, results.json, the terminal summary) and reports the wall seconds of each
+findings.csv, results.json, the terminal summary, report.html, findings.ocsf.json) and reports the wall seconds of each
 step and the child's peak RSS. Building the rows is not timed. Nothing asserts a speed.
 """
 
@@ -89,6 +89,8 @@ def _measure(conn: Connection, rows: int) -> None:
 
     from audit.analysis import AnalysisOptions, analyse
     from audit.render.csv import write_findings_csv, write_matrix_csv
+    from audit.render.html import write_html
+    from audit.render.ocsf import write_ocsf
     from audit.render.terminal import render_terminal
     from audit.results.files import write_probes_csv
 
@@ -107,6 +109,8 @@ def _measure(conn: Connection, rows: int) -> None:
             ("findings_csv_s", lambda: write_findings_csv(out / "findings.csv", record)),
             ("results_json_s", lambda: record.write(out / "results.json")),
             ("terminal_s", lambda: render_terminal(record)),
+            ("html_s", lambda: write_html(record, out)),
+            ("ocsf_s", lambda: write_ocsf(record, out)),
         )
         total = cpu = 0.0
         for label, step in steps:
@@ -122,8 +126,8 @@ def _measure(conn: Connection, rows: int) -> None:
         figures["total_s"] = round(total, 3)
         figures["total_cpu_s"] = round(cpu, 3)
         figures["load_average_1m"] = round(os.getloadavg()[0], 2)
-        figures["analysis_and_csv_s"] = round(
-            total - figures["results_json_s"] - figures["probes_csv_s"], 3)
+        figures["file_mb"] = {p.name: round(p.stat().st_size / 1e6, 1)
+                              for p in sorted(out.iterdir())}
     figures["peak_rss_mib"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
     conn.send(figures)
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from itertools import compress
 from operator import attrgetter
 from pathlib import Path
 
@@ -17,19 +16,19 @@ FINDING_COLUMNS: tuple[str, ...] = ("id", "severity", "rule", "user", "doctype",
 
 def matrix_columns(results: RunResults) -> list[list[str | None]]:
     """The columns of matrix.csv: one row per (user, DocType) that has a probe row, in the
-    run's order, then the outcome of each op (None: no row). Built column by column."""
+    run's order, then the outcome of each op (None: no row; the last row of a cell wins)."""
     probes = results.probes
     cells = list(zip(map(attrgetter("user"), probes), map(attrgetter("doctype"), probes),
                      strict=True))
-    pairs = list(dict.fromkeys(cells))
-    ops = list(map(str, map(attrgetter("op"), probes)))  # plain texts: hashed in C
-    outcomes = list(map(str, map(attrgetter("outcome"), probes)))
-    columns: list[list[str | None]] = [[u for u, _ in pairs], [d for _, d in pairs]]
-    for op in Operation:
-        chosen = list(map(op.value.__eq__, ops))
-        outcome = dict(zip(compress(cells, chosen), compress(outcomes, chosen), strict=True))
-        columns.append(list(map(outcome.get, pairs)))
-    return columns
+    position = {pair: i for i, pair in enumerate(dict.fromkeys(cells))}
+    ops = {op.value: i for i, op in enumerate(Operation)}
+    columns: list[list[str | None]] = [[u for u, _ in position], [d for _, d in position]]
+    outcome_columns: list[list[str | None]] = [[None] * len(position) for _ in ops]
+    for row, op, outcome in zip(map(position.__getitem__, cells),
+                                map(ops.__getitem__, map(attrgetter("op._value_"), probes)),
+                                map(attrgetter("outcome._value_"), probes), strict=True):
+        outcome_columns[op][row] = outcome
+    return columns + outcome_columns
 
 
 def write_matrix_csv(path: Path, results: RunResults) -> None:

@@ -28,7 +28,7 @@ SENSITIVE_DOCTYPES: frozenset[str] = frozenset({
 def render_summary(rows: Sequence[ProbeResult], users: Sequence[str]) -> str:
     # counted in C: a million rows are one pass (plain values hash in C, members do not)
     people = list(map(attrgetter("user"), rows))
-    outcomes = list(map(str, map(attrgetter("outcome"), rows)))
+    outcomes = list(map(attrgetter("outcome._value_"), rows))
     pairs: Counter[tuple[str, str]] = Counter(zip(people, outcomes, strict=True))
     counts: dict[str, Counter[Outcome]] = defaultdict(Counter)
     for (user, outcome), n in pairs.items():
