@@ -2,8 +2,9 @@
 
 ``bench_analysis(rows)`` builds a synthetic ``RunResults`` in a fresh child process, then
 times ``analyse`` and the writing of every output format (probes.csv, matrix.csv,
-findings.csv, results.json, the terminal summary, report.html, findings.ocsf.json) and reports the wall seconds of each
-step and the child's peak RSS. Building the rows is not timed. Nothing asserts a speed.
+findings.csv, results.json, the terminal summary, report.html, findings.ocsf.json), each
+once as a run writes them, and reports the wall and CPU seconds of each step and the
+child's peak RSS. Building the rows is not timed. Nothing asserts a speed.
 """
 
 from __future__ import annotations

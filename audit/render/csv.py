@@ -6,7 +6,7 @@ from operator import attrgetter
 from pathlib import Path
 
 from audit.model import Operation
-from audit.results.files import gc_paused, write_csv, write_csv_columns, write_probes_csv
+from audit.results.files import gc_paused, write_csv, write_csv_columns
 from audit.results.record import RunResults
 
 MATRIX_COLUMNS: tuple[str, ...] = ("user", "doctype", *(op.value for op in Operation))
@@ -42,10 +42,9 @@ def write_findings_csv(path: Path, results: RunResults) -> None:
                                           for f in results.findings])
 
 
-def write_all_csv(results: RunResults, outdir: Path) -> tuple[Path, ...]:
-    probes, matrix, findings = (outdir / "probes.csv", outdir / "matrix.csv",
-                                outdir / "findings.csv")
-    write_probes_csv(probes, results.probes)
+def write_analysis_csv(results: RunResults, outdir: Path) -> tuple[Path, ...]:
+    """matrix.csv and findings.csv (probes.csv is the record's: :func:`write_probes_csv`)."""
+    matrix, findings = outdir / "matrix.csv", outdir / "findings.csv"
     write_matrix_csv(matrix, results)
     write_findings_csv(findings, results)
-    return probes, matrix, findings
+    return matrix, findings

@@ -43,9 +43,9 @@ def _html(results: RunResults, outdir: Path, color: bool) -> Rendered:
 
 
 def _csv(results: RunResults, outdir: Path, color: bool) -> Rendered:
-    from audit.render.csv import write_all_csv
+    from audit.render.csv import write_analysis_csv
 
-    return Rendered(files=write_all_csv(results, outdir))
+    return Rendered(files=write_analysis_csv(results, outdir))
 
 
 def _json(results: RunResults, outdir: Path, color: bool) -> Rendered:
@@ -105,20 +105,20 @@ def parse_formats(value: str) -> tuple[Format, ...]:
 def render_all(results: RunResults, outdir: Path, formats: Iterable[Format],
                color: bool = False, record_written: bool = False) -> Rendered:
     """Write every chosen format to ``outdir``; results.json and probes.csv always, unless
-    ``record_written`` says the caller wrote them already (then json rewrites only if chosen)."""
+    ``record_written`` says the caller wrote them already (then json rewrites only if chosen;
+    probes.csv holds the crawl's rows, which no analysis changes, and is written once)."""
     private_dir(outdir)
     chosen = list(dict.fromkeys(formats))
     files: list[Path] = []
     texts: list[str] = []
-    if record_written:
+    if record_written:  # the caller wrote results.json and probes.csv of this record
         files += [p for p in (outdir / "results.json", outdir / "probes.csv")
-                  if Format.JSON not in chosen and p.exists()]
+                  if p.exists() and not (p.name == "results.json" and Format.JSON in chosen)]
     else:
         if Format.JSON not in chosen:
             chosen.insert(0, Format.JSON)
-        if Format.CSV not in chosen:
-            write_probes_csv(outdir / "probes.csv", results.probes)
-            files.append(outdir / "probes.csv")
+        write_probes_csv(outdir / "probes.csv", results.probes)
+        files.append(outdir / "probes.csv")
     for fmt in chosen:
         out = fmt.renderer().render(results, outdir, color)
         files += [p for p in out.files if p not in files]
