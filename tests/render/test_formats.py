@@ -125,6 +125,12 @@ def test_record_written_by_the_caller_is_not_rewritten(tmp_path: Path) -> None:
     assert not (tmp_path / "results.json").exists()
 
 
+def test_the_csv_format_leaves_probes_csv_to_the_record(tmp_path: Path) -> None:
+    out = render_all(fixtures.plain(), tmp_path, [Format.CSV], record_written=True)
+    assert [p.name for p in out.files] == ["matrix.csv", "findings.csv"]
+    assert not (tmp_path / "probes.csv").exists()  # a run wrote it with results.json
+
+
 def test_report_renders_from_results_json_alone(tmp_path: Path) -> None:
     results = fixtures.plain()
     results.write(tmp_path / "results.json")
