@@ -29,7 +29,7 @@ from audit import __version__
 from audit.model import Finding, Severity
 from audit.render.view import WHY, learn_secret_names
 from audit.results import redact
-from audit.results.files import gc_paused, memoized, write_json_lines
+from audit.results.files import gc_paused, write_json_lines
 from audit.results.record import RunResults, UserRecord
 
 OCSF_FILE = "findings.ocsf.json"
@@ -192,7 +192,7 @@ def ocsf_findings(results: RunResults) -> list[dict[str, Any]]:
     """Every finding as a Detection Finding, through the run's redaction step."""
     learn_secret_names(results)
     redact.REDACTOR.learn_rows([f.as_json() for f in results.findings])
-    builder = _Builder(results, memoized(redact.REDACTOR.frozen()))
+    builder = _Builder(results, redact.REDACTOR.frozen())
     return [builder.event(f) for f in results.findings]
 
 

@@ -107,16 +107,10 @@ class _Cleaner:
     def __init__(self, redactor: Redactor) -> None:
         self.redactor = redactor
         self._redact = redactor.frozen()  # every name is learned before a writer starts
-        self._texts: dict[str, str] = {}  # raw text -> redacted text, shared by all columns
 
     def text(self, value: str) -> str:
         """A text redacted (a StrEnum becomes its plain value)."""
-        done = self._texts.get(value)
-        if done is None:
-            if len(self._texts) > self.LIMIT:
-                self._texts.clear()
-            done = self._texts[value] = self._redact(str(value))
-        return done
+        return self._redact(value if type(value) is str else str(value))
 
     def value(self, value: object) -> object:
         """A value as JSON holds it: texts redacted, containers walked, numbers kept."""
@@ -365,20 +359,6 @@ def write_results_json(path: Path, document: Mapping[str, Any], probes: Sequence
                 fh.write(separator + b",\n".join(_probe_lines(chunk, rows, attempts)))
                 separator = b",\n"
             fh.write(b"\n  ]\n}\n")
-
-
-def memoized(function: Callable[[str], str]) -> Callable[[str], str]:
-    """``function`` (a redactor's :meth:`~Redactor.frozen` text) once per distinct text."""
-    memo: dict[str, str] = {}
-
-    def once(text: str) -> str:
-        done = memo.get(text)
-        if done is None:
-            if len(memo) > _Cleaner.LIMIT:
-                memo.clear()
-            done = memo[text] = function(text)
-        return done
-    return once
 
 
 def write_json_lines(path: Path, records: Sequence[Mapping[str, Any]]) -> None:

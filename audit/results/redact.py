@@ -39,6 +39,7 @@ _CREDENTIAL_FIELD = re.compile(r"token|secret|password|passwd|api_key|authorizat
 NAME_KEYS = frozenset({"name", "target", "document"})  # keys that hold a document name
 MIN_NAME_IN_TEXT = 6
 CACHE_SIZE = 100_000
+FROZEN_MEMO = 500_000  # distinct texts the writers' shared memo keeps
 CACHE_TEXT_MAX = 4096  # a shorter secret name is redacted as a field, not searched for in prose
 _FINGERPRINT = re.compile(r"sha256:[0-9a-f]{12}")
 
@@ -118,6 +119,7 @@ class Redactor:
         self._cache: dict[str, str] = {}
         self._learned = 0  # bumped by learn()
         self._cache_stamp = (-1, -1)  # (registry version, learned) the cache was made with
+        self._frozen: tuple[tuple[int, int], Callable[[str], str]] | None = None
 
     def reset(self) -> None:
         """Forget every secret and learned name: one command's secrets are its own."""
@@ -229,22 +231,39 @@ class Redactor:
         return self.registry.mask(text)
 
     def frozen(self) -> Callable[[str], str]:
-        """:meth:`text` for one write, as it stands now: no lock and no cache per call.
+        """:meth:`text` for the writers, as it stands now: no lock per call, and one memo
+        of distinct texts shared by every writer until a name is learned or a secret
+        registered (then the next call makes a new one).
 
         A writer that has learned every name its rows hold calls this once and redacts a
         million texts with it; a name learned afterwards is not in it.
         """
+        stamp = (self.registry.version, self._learned)
         with self._lock:
+            if self._frozen is not None and self._frozen[0] == stamp:
+                return self._frozen[1]
             pattern, names = self._pattern, dict(self._names)
         secrets = self.registry.pattern
+        memo: dict[str, str] = {}
 
         def redact(text: str) -> str:
-            text = strip_controls(text)
-            if text in names:
-                text = names[text]
+            done = memo.get(text)
+            if done is not None:
+                return done
+            clean = strip_controls(text)
+            if clean in names:
+                clean = names[clean]
             elif pattern is not None:
-                text = pattern.sub(lambda m: names[m.group(0)], text)
-            return secrets.sub(MASK, text) if secrets is not None and text else text
+                clean = pattern.sub(lambda m: names[m.group(0)], clean)
+            if secrets is not None and clean:
+                clean = secrets.sub(MASK, clean)
+            if len(memo) > FROZEN_MEMO:
+                memo.clear()
+            memo[text] = clean
+            return clean
+        with self._lock:
+            if stamp == (self.registry.version, self._learned):
+                self._frozen = (stamp, redact)
         return redact
 
     def mask(self, text: str) -> str:

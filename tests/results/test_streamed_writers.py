@@ -124,3 +124,15 @@ def test_csv_rows_on_a_secret_doctype_teach_their_names_first(tmp_path: Path) ->
     write_csv(tmp_path / "x.csv", ("doctype", "message", "name"), rows, _redactor())
     text = (tmp_path / "x.csv").read_text()
     assert TOKEN not in text and text.count(fingerprint(TOKEN)) == 2
+
+
+def test_the_writers_memo_ends_when_a_name_is_learned_or_a_secret_registered() -> None:
+    redactor = _redactor()
+    text = f"about {TOKEN} and {CODE}123"
+    first = redactor.frozen()
+    assert first(text) == text and redactor.frozen() is first  # one memo for every writer
+    redactor.learn(TOKEN)
+    second = redactor.frozen()
+    assert second is not first and second(text) == f"about {fingerprint(TOKEN)} and {CODE}123"
+    redactor.registry.register(f"{CODE}123")
+    assert redactor.frozen()(text) == f"about {fingerprint(TOKEN)} and ***"
