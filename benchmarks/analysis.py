@@ -24,7 +24,7 @@ OPS_PER_DOCTYPE = 6
 def synthetic_results(rows: int) -> Any:
     """A RunResults of about ``rows`` probe rows with rules, needs, usage, shares."""
     from audit.crawl.inventory import DocTypeInfo, Inventory, RuleRow, ShareRow, UserFacts
-    from audit.model import Operation, Outcome, ProbeMethod, ProbeResult
+    from audit.model import Attempt, Operation, Outcome, ProbeMethod, ProbeResult
     from audit.results.record import RunInfo, RunResults, UserRecord
 
     n_doctypes = max(1, rows // (USERS * OPS_PER_DOCTYPE))
@@ -40,6 +40,8 @@ def synthetic_results(rows: int) -> Any:
     users, facts, probes = [], {}, []
     ops = list(Operation)
     allowed, denied, na = Outcome.ALLOWED, Outcome.DENIED, Outcome.NOT_APPLICABLE
+    replies = {allowed: (417, "TimestampMismatchError"), na: (None, ""),
+               denied: (403, "Insufficient Permission for the document")}
     grants = {(r.role, n, op) for n, rows_ in rules.items() for r in rows_ for op in r.rights}
     for i in range(USERS):
         name, email = f"user{i:02d}", f"user{i:02d}@example.com"
@@ -59,9 +61,18 @@ def synthetic_results(rows: int) -> Any:
                 else:  # what the rules say, and one cell in a hundred disagrees
                     ok = any((role, dt, op.value) in grants for role in mine)
                     outcome = allowed if ok != ((i * 7 + j * 3 + k) % 100 == 0) else denied
+                status, message = replies[outcome]
+                target = f"{dt[:4].upper()}-{j:05d}"
+                tried = () if outcome is na else (
+                    Attempt(target=target, method=ProbeMethod.REST, http_status=status,
+                            exc_type="PermissionError" if status == 403 else "",
+                            message=message),)
                 probes.append(ProbeResult(user=name, doctype=dt, op=op, outcome=outcome,
-                                          method=ProbeMethod.REST, http_status=403,
-                                          target="D1", latency_ms=12.5))
+                                          method=ProbeMethod.REST, http_status=status,
+                                          exc_type=tried[0].exc_type if tried else "",
+                                          message=message, target=target,
+                                          latency_ms=12.5 + k, at="2026-12-02T10:00:00",
+                                          attempts=tried))
     usage = {f"user{i:02d}": {f"{names[j]}|write": 1 for j in range(i, i + 50)}
              for i in range(USERS)}
     inventory = Inventory(source="auditor", doctypes=doctypes, rules=rules, users=facts)
