@@ -92,7 +92,7 @@ def escalation_findings(results: RunResults, frame: pd.DataFrame,
     """escalation-path: a chain from a user that is not privileged to a power it lacks."""
     strong = privileged(results)
     hits = allowed(frame)
-    hits = hits[~hits["user"].isin(strong)]
+    hits = hits[~hits["user"].isin(strong) & hits["doctype"].isin({"User", *ESCALATION})]
     paths = list(_user_escalation(results, hits))
     for doctype, (opening, power) in ESCALATION.items():
         rows = hits[(hits["doctype"] == doctype) & hits["op"].isin(opening)]

@@ -1,10 +1,14 @@
 """The effective matrix (user x DocType x op) and its summaries, as pandas frames.
 
 ``cells(results)`` is the one long frame every rule family reads: one row per probe row,
-with the DocType's module and two flags — ``share`` (the cell was reached through a
-DocShare) and ``own_record`` (a user's own User record, which Frappe shares with every
-user: normal, never a finding). ``grants(results)`` is what the configured rules
-(permlevel 0, the user's roles with Frappe's automatic ones) predict for each cell.
+with the DocType's module and flags — ``share`` (the cell was reached through a
+DocShare), ``own_record`` (a user's own User record, which Frappe shares with every
+user: normal, never a finding), and what the replies said (``traced``, ``hook_said``,
+``count_answered``), read from every message and attempt once, while the frame is built.
+Rules filter it and group it on category codes (:func:`grouped`, :func:`cell_strings`):
+no rule loops over the probe rows in Python. ``grant_map(results)`` is what the
+configured rules (permlevel 0, the user's roles with Frappe's automatic ones) predict
+for each cell.
 """
 
 from __future__ import annotations
