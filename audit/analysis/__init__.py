@@ -11,6 +11,7 @@ no-declared-need, unused-grant), sod (sod-conflict), mismatch (rule-mismatch), h
 from __future__ import annotations
 
 import gc
+from collections import Counter
 from collections.abc import Iterator, Mapping, Set
 from contextlib import contextmanager
 from dataclasses import replace
@@ -59,9 +60,8 @@ def _analyse(results: RunResults, options: AnalysisOptions, baseline: RunResults
 
     frame = matrix.cells(results)
     grant_map = matrix.grant_map(results)
-    grants = matrix.grants(results, grant_map)
     roles = minimal.minimal_roles(results, frame)
-    found: list[Finding] = [*incomplete_findings(results, options),
+    found: list[Finding] = [*incomplete_findings(results, options, frame),
                             *hygiene.incident_findings(results, options),
                             *access.account_findings(results, options,
                                                      {u: list(r.roles) for u, r in roles.items()})]
@@ -69,26 +69,26 @@ def _analyse(results: RunResults, options: AnalysisOptions, baseline: RunResults
     found += paths
     found += access.exposure_findings(results, frame, options,
                                       {(f.user, f.doctype) for f in paths})
-    found += need.need_findings(results, frame, grants, options)
+    found += need.need_findings(results, frame, grant_map, options)
     unused, unknown = need.unused_cells(results, frame)
     found += need.unused_findings(results, unused, options)
     found += sod.sod_findings(frame, options, sod.load_rules(options.sod_rules))
     found += mismatch.mismatch_findings(results, frame, grant_map, options)
-    found += hygiene.site_findings(results, options)
+    found += hygiene.site_findings(results, options, frame)
     kept, hidden, expired = suppress.apply(found, options.suppressions,
                                            options.today or date.today())
-    findings = tuple(sorted(kept, key=lambda f: (-f.severity.rank, f.rule, f.user, f.doctype,
+    rank = {s: s.rank for s in Severity}
+    findings = tuple(sorted(kept, key=lambda f: (-rank[f.severity], f.rule, f.user, f.doctype,
                                                  f.id)))
+    by_severity = Counter(f.severity for f in findings)
     summary: AnalysisSummary = {
         "outcomes": {str(k): int(v) for k, v in
                      frame["outcome"].value_counts().reindex(
                          [o.value for o in Outcome], fill_value=0).items()},
-        "findings_by_severity": {s.value: sum(1 for f in findings if f.severity is s)
-                                 for s in Severity},
+        "findings_by_severity": {s.value: by_severity.get(s, 0) for s in Severity},
         "users": _users(results, frame, findings, roles, unused, unknown,
                         SENSITIVE_DOCTYPES | SECRET_DOCTYPES | set(ESCALATION)),
-        "modules": {str(k): int(v) for k, v in
-                    matrix.summaries(frame)["module"]["allowed"].items()},
+        "modules": matrix.module_counts(frame),
         "suppressed": hidden, "expired_suppressions": expired,
         "notes": _notes(results, roles),
     }
@@ -103,17 +103,22 @@ def _analyse(results: RunResults, options: AnalysisOptions, baseline: RunResults
 def _users(results: RunResults, frame: pd.DataFrame, findings: tuple[Finding, ...],
            roles: Mapping[str, RoleSet], unused: pd.DataFrame, unknown: pd.DataFrame,
            sensitive: Set[str]) -> dict[str, UserSummary]:
+    import numpy as np
+
     from audit.analysis.matrix import allowed
     from audit.analysis.minimal import METHOD
     from audit.analysis.need import per_user_cells
 
     hits = allowed(frame)
-    counts = hits["user"].astype(str).value_counts()
+    users = hits["user"].cat
+    counts = dict(zip((str(u) for u in users.categories), np.bincount(
+        users.codes.to_numpy(), minlength=len(users.categories)).tolist(), strict=True))
     sens = hits[hits["doctype"].isin(sensitive) & ~hits["own_record"]]
     by_rule: dict[tuple[str, str], list[str]] = {}
     for f in findings:
-        by_rule.setdefault((f.user, f.rule), []).extend(
-            e for e in f.evidence if e.count("|") == 2)
+        if f.rule in ("beyond-need", "need-denied"):  # the two the summary lists
+            by_rule.setdefault((f.user, f.rule), []).extend(
+                e for e in f.evidence if e.count("|") == 2)
     sens_cells = per_user_cells(sens)
     unused_cells = per_user_cells(unused) if results.usage is not None else {}
     unknown_cells = per_user_cells(unknown)
@@ -121,7 +126,7 @@ def _users(results: RunResults, frame: pd.DataFrame, findings: tuple[Finding, ..
     for user in results.users:
         name = user.name
         entry: UserSummary = {
-            "allowed": int(counts.get(name, 0)),
+            "allowed": counts.get(name, 0),
             "sensitive": sorted(sens_cells.get(name, [])),
             "beyond_need": by_rule.get((name, "beyond-need"), []),
             "need_denied": by_rule.get((name, "need-denied"), []),

@@ -16,7 +16,7 @@ from audit.analysis.catalogue import (
 )
 from audit.analysis.common import cells_of, finding, ops_text
 from audit.analysis.interface import AnalysisOptions
-from audit.analysis.matrix import MUTATING, allowed, higher_level_writes
+from audit.analysis.matrix import MUTATING, allowed, grouped, higher_level_writes
 from audit.model import Finding
 from audit.results.record import RunResults, UserRecord
 
@@ -28,20 +28,6 @@ def roles_of(results: RunResults, record: UserRecord) -> tuple[str, ...]:
 
 def privileged(results: RunResults) -> set[str]:
     return {u.name for u in results.users if set(roles_of(results, u)) & PRIVILEGED_ROLES}
-
-
-def _grouped(frame: pd.DataFrame, *extra: str) -> Iterator[tuple[str, str, list[str]]]:
-    """(user, doctype, ops) of the rows of ``frame``, sorted (one pass over plain lists:
-    a pandas groupby builds a frame per group, far slower for 100,000 small groups)."""
-    if frame.empty:
-        return
-    groups: dict[tuple[str, ...], list[str]] = {}
-    columns = [frame[c].astype(str).tolist() for c in ("user", "doctype", *extra)]
-    for key, op in zip(zip(*columns, strict=True), frame["op"].astype(str).tolist(),
-                       strict=True):
-        groups.setdefault(key, []).append(op)
-    for key in sorted(groups):
-        yield key[0], key[1], groups[key]
 
 
 def account_findings(results: RunResults, options: AnalysisOptions,
@@ -77,7 +63,7 @@ def account_findings(results: RunResults, options: AnalysisOptions,
 
 
 def _user_escalation(results: RunResults, hits: pd.DataFrame) -> Iterator[
-        tuple[str, str, list[str], str, list[str]]]:
+        tuple[str, str, tuple[str, ...], str, list[str]]]:
     """Write on User beyond one's own record: (user, doctype, ops, chain, extra evidence)."""
     users = hits[(hits["doctype"] == "User") & ~hits["own_record"]
                  & hits["op"].isin(("write", "create"))]
@@ -86,7 +72,7 @@ def _user_escalation(results: RunResults, hits: pd.DataFrame) -> Iterator[
     levels = higher_level_writes(results) if results.rules is not None else pd.DataFrame(
         columns=["user", "doctype", "permlevel", "role"])
     levels = levels[levels["doctype"] == "User"]
-    for name, doctype, ops in _grouped(users):
+    for name, doctype, ops in grouped(users):
         mine = levels[levels["user"] == name]
         if not mine.empty:
             roles = sorted(set(mine["role"]))
@@ -106,11 +92,11 @@ def escalation_findings(results: RunResults, frame: pd.DataFrame,
     """escalation-path: a chain from a user that is not privileged to a power it lacks."""
     strong = privileged(results)
     hits = allowed(frame)
-    hits = hits[~hits["user"].isin(strong)]
+    hits = hits[~hits["user"].isin(strong) & hits["doctype"].isin({"User", *ESCALATION})]
     paths = list(_user_escalation(results, hits))
     for doctype, (opening, power) in ESCALATION.items():
         rows = hits[(hits["doctype"] == doctype) & hits["op"].isin(opening)]
-        for name, dt, ops in _grouped(rows):
+        for name, dt, ops in grouped(rows):
             paths.append((name, dt, ops, f"{name} -> {ops_text(ops)} {dt} -> {power}", []))
     for name, doctype, ops, chain, extra in sorted(paths):
         yield finding("escalation-path", name, doctype, options, doctype=doctype,
@@ -126,7 +112,7 @@ def exposure_findings(results: RunResults, frame: pd.DataFrame, options: Analysi
     """secret-read, sensitive-access, website-user-data."""
     hits = allowed(frame)
     secret = hits[hits["doctype"].isin(SECRET_DOCTYPES) & (hits["op"] == "read")]
-    for name, doctype, ops in _grouped(secret):
+    for name, doctype, ops in grouped(secret):
         yield finding("secret-read", name, doctype, options, doctype=doctype, op="read",
                       detail=f"{name} may read {doctype} documents, which hold credentials "
                              "or tokens",
@@ -135,7 +121,7 @@ def exposure_findings(results: RunResults, frame: pd.DataFrame, options: Analysi
     strong = privileged(results)
     sensitive = hits[hits["doctype"].isin(SENSITIVE_DOCTYPES) & hits["op"].isin(MUTATING)
                      & ~hits["own_record"] & ~hits["user"].isin(strong)]
-    for name, doctype, ops in _grouped(sensitive):
+    for name, doctype, ops in grouped(sensitive):
         if (name, doctype) in escalated:
             continue
         yield finding("sensitive-access", name, doctype, options, doctype=doctype,

@@ -91,3 +91,8 @@ HOOKED_DOCTYPES: frozenset[str] = frozenset({
 
 # Cells every desk user has by design: its own User record (a DocShare Frappe makes).
 OWN_RECORD_DOCTYPE = "User"
+
+# Words searched for in what the site replied (every probe row's message and attempts).
+TRACEBACK = "Traceback (most recent call last)"  # a server traceback: site-traceback
+HOOK_WORDS = "controller permission check"  # a has_permission hook refused: rule-mismatch
+COUNT_TARGET = "get_count"  # the attempt that asks frappe.client.get_count: site-count-leak

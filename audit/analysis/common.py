@@ -11,6 +11,9 @@ from audit.model import Finding, Severity
 
 OP_ORDER = {op: i for i, op in enumerate(
     ("read", "write", "create", "delete", "submit", "cancel"))}
+# ops as a rule hands them over -> the distinct ops in OP_ORDER: findings come by the
+# ten thousand and repeat a few dozen op lists, so each is sorted once
+_ORDERED: dict[tuple[str, ...], tuple[str, ...]] = {}
 
 
 def severity(rule: str, options: AnalysisOptions, default: Severity | None = None) -> Severity:
@@ -30,10 +33,20 @@ def finding(rule: str, user: str, subject: str, options: AnalysisOptions, *, det
                    evidence=tuple(evidence), recommendation=recommendation)
 
 
+def ordered_ops(ops: Iterable[str]) -> tuple[str, ...]:
+    """The distinct ``ops`` in OP_ORDER (unknown ops last)."""
+    key = tuple(ops)
+    out = _ORDERED.get(key)
+    if out is None:
+        out = tuple(sorted(set(key), key=lambda o: OP_ORDER.get(o, 99)))
+        if len(_ORDERED) < 4096:
+            _ORDERED[key] = out
+    return out
+
+
 def ops_text(ops: Iterable[str]) -> str:
-    return ",".join(sorted(set(ops), key=lambda o: OP_ORDER.get(o, 99)))
+    return ",".join(ordered_ops(ops))
 
 
 def cells_of(user: str, doctype: str, ops: Iterable[str]) -> list[str]:
-    ordered = sorted(set(ops), key=lambda o: OP_ORDER.get(o, 99))
-    return [cell_key(user, doctype, op) for op in ordered]
+    return [cell_key(user, doctype, op) for op in ordered_ops(ops)]

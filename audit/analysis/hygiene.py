@@ -9,17 +9,15 @@ empty), site-traceback (a reply carried a server traceback), site-count-leak (a
 from __future__ import annotations
 
 from collections.abc import Iterator
-from itertools import chain
-from operator import attrgetter
 from urllib.parse import urlsplit
+
+import pandas as pd
 
 from audit.analysis.common import finding
 from audit.analysis.interface import AnalysisOptions, cell_key
+from audit.analysis.matrix import cell_strings, per_user
 from audit.model import Finding, Operation, Outcome
 from audit.results.record import RunResults
-
-TRACEBACK = "Traceback (most recent call last)"
-COUNT_TARGET = "get_count"
 
 
 def _loopback(host: str) -> bool:
@@ -28,7 +26,10 @@ def _loopback(host: str) -> bool:
     return is_loopback_host(host)
 
 
-def site_findings(results: RunResults, options: AnalysisOptions) -> Iterator[Finding]:
+def site_findings(results: RunResults, options: AnalysisOptions, frame: pd.DataFrame
+                  ) -> Iterator[Finding]:
+    """plain-http, no-ip-restriction; site-traceback and site-count-leak from the flags of
+    ``frame`` (``matrix.cells(results)``)."""
     url = urlsplit(results.run.site)
     host = url.hostname or ""
     if url.scheme == "http" and host and not _loopback(host):
@@ -45,22 +46,12 @@ def site_findings(results: RunResults, options: AnalysisOptions) -> Iterator[Fin
                           evidence=[f"user:{user.name}"],
                           recommendation=f"set restrict_ip on {user.frappe_user or user.name} "
                                          "to the integration's addresses")
-    traced: dict[str, list[str]] = {}
-    counted: dict[str, list[str]] = {}
-    probes = results.probes
-    # one C-level search over every text first: most sites send no traceback at all
-    texts = "\x00".join(chain(map(attrgetter("message"), probes), (
-        t for p in probes for a in p.attempts for t in (a.message, a.note))))
-    if TRACEBACK in texts:
-        for p in probes:
-            if TRACEBACK in p.message or any(TRACEBACK in a.message or TRACEBACK in a.note
-                                             for a in p.attempts):
-                traced.setdefault(p.user, []).append(cell_key(p.user, p.doctype, p.op.value))
-    denied, read = Outcome.DENIED, Operation.READ
-    for p in probes:
-        if p.op is read and p.outcome is denied and any(
-                a.target == COUNT_TARGET and a.http_status == 200 for a in p.attempts):
-            counted.setdefault(p.user, []).append(cell_key(p.user, p.doctype, "read"))
+    # the per-row flags were read from every message and attempt once, building the frame
+    traced_rows = frame[frame["traced"]]
+    traced = per_user(traced_rows, cell_strings(traced_rows))
+    leaks = frame[frame["count_answered"] & (frame["op"] == Operation.READ.value)
+                  & (frame["outcome"] == Outcome.DENIED.value)]
+    counted = per_user(leaks, cell_strings(leaks))
     if traced:
         cells = sorted(c for v in traced.values() for c in v)
         yield finding("site-traceback", "", "", options,

@@ -7,10 +7,15 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
 
-from audit.analysis.interface import AnalysisOptions, cell_key
+from audit.analysis.interface import AnalysisOptions
 from audit.model import Finding, Outcome, Severity
 from audit.results.record import RunResults
+
+if TYPE_CHECKING:
+    import numpy as np
+    import pandas as pd
 
 
 def finding_id(rule: str, user: str, subject: str = "") -> str:
@@ -27,7 +32,34 @@ def _severity(rule: str, default: Severity, options: AnalysisOptions) -> Severit
     return override
 
 
-def incomplete_findings(results: RunResults, options: AnalysisOptions) -> Iterator[Finding]:
+def _tallies(frame: pd.DataFrame) -> tuple[dict[str, list[str]], dict[str, int], dict[str, int]]:
+    """Per user: its error cells (row order), its untestable and its applicable cells."""
+    import numpy as np
+
+    from audit.analysis.matrix import cell_strings, per_user
+
+    outcome = frame["outcome"].cat
+    position = {str(c): i for i, c in enumerate(outcome.categories)}
+    codes = outcome.codes.to_numpy()
+    users = frame["user"].cat
+    user_codes = users.codes.to_numpy()
+    labels = [str(u) for u in users.categories]
+
+    def count(rows: np.ndarray[Any, np.dtype[np.bool_]]) -> dict[str, int]:
+        counts = np.bincount(user_codes[rows], minlength=len(labels)).tolist()
+        return {labels[i]: n for i, n in enumerate(counts) if n}
+
+    errors = frame[codes == position[Outcome.ERROR.value]]
+    by_user = per_user(errors, cell_strings(errors))
+    unjudged = count(codes == position[Outcome.UNTESTABLE.value])
+    judged = count(~np.isin(codes, [position[o.value] for o in (
+        Outcome.NOT_APPLICABLE, Outcome.SKIPPED, Outcome.AUTH_FAILED)]))
+    return by_user, unjudged, judged
+
+
+def incomplete_findings(results: RunResults, options: AnalysisOptions,
+                        frame: pd.DataFrame) -> Iterator[Finding]:
+    """auth-failed per user; cells-unjudged from ``frame`` (``matrix.cells(results)``)."""
     for user in results.users:
         if user.auth_failure:
             yield Finding(
@@ -40,13 +72,8 @@ def incomplete_findings(results: RunResults, options: AnalysisOptions) -> Iterat
     by_user: dict[str, list[str]] = {}
     untestable: dict[str, int] = {}
     applicable: dict[str, int] = {}
-    for row in results.probes:
-        if row.outcome is Outcome.ERROR:
-            by_user.setdefault(row.user, []).append(cell_key(row.user, row.doctype, row.op))
-        if row.outcome is Outcome.UNTESTABLE:
-            untestable[row.user] = untestable.get(row.user, 0) + 1
-        if row.outcome not in (Outcome.NOT_APPLICABLE, Outcome.SKIPPED, Outcome.AUTH_FAILED):
-            applicable[row.user] = applicable.get(row.user, 0) + 1
+    if not frame.empty:
+        by_user, untestable, applicable = _tallies(frame)
     for name in sorted(set(by_user) | set(untestable)):
         errors = by_user.get(name, [])
         share = untestable.get(name, 0) / max(applicable.get(name, 0), 1)

@@ -1,23 +1,28 @@
 """The effective matrix (user x DocType x op) and its summaries, as pandas frames.
 
 ``cells(results)`` is the one long frame every rule family reads: one row per probe row,
-with the DocType's module and two flags — ``share`` (the cell was reached through a
-DocShare) and ``own_record`` (a user's own User record, which Frappe shares with every
-user: normal, never a finding). ``grants(results)`` is what the configured rules
-(permlevel 0, the user's roles with Frappe's automatic ones) predict for each cell.
+with the DocType's module and flags — ``share`` (the cell was reached through a
+DocShare), ``own_record`` (a user's own User record, which Frappe shares with every
+user: normal, never a finding), and what the replies said (``traced``, ``hook_said``,
+``count_answered``), read from every message and attempt once, while the frame is built.
+Rules filter it and group it on category codes (:func:`grouped`, :func:`cell_strings`):
+no rule loops over the probe rows in Python. ``grant_map(results)`` is what the
+configured rules (permlevel 0, the user's roles with Frappe's automatic ones) predict
+for each cell.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from itertools import chain
 from operator import attrgetter
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from audit.analysis.catalogue import OWN_RECORD_DOCTYPE
-from audit.model import Operation, Outcome
+from audit.analysis.catalogue import COUNT_TARGET, HOOK_WORDS, OWN_RECORD_DOCTYPE, TRACEBACK
+from audit.model import Attempt, Operation, Outcome, ProbeResult
 from audit.results.record import RunResults
 
 OPS: tuple[str, ...] = tuple(op.value for op in Operation)
@@ -40,27 +45,137 @@ def _categorical(values: Sequence[object], categories: Sequence[object] | None =
     return out
 
 
+Flags = np.ndarray[Any, np.dtype[np.bool_]]
+
+
+def _containing(texts: list[str], needles: Sequence[str | None]) -> list[Flags | None]:
+    """Per needle, which of ``texts`` hold it (None: none does, or the needle is None). One
+    C search over all the texts first; only for a needle found there is each distinct text
+    searched once."""
+    joined = "\x00".join(texts)  # no needle holds NUL, so no match spans two texts
+    found = [needle is not None and needle in joined for needle in needles]
+    del joined
+    if not any(found):
+        return [None] * len(needles)
+    codes, uniques = pd.factorize(np.fromiter(texts, dtype=object, count=len(texts)))
+    return [codes_flags(codes, [needle in str(u) for u in uniques])
+            if hit and needle is not None else None
+            for needle, hit in zip(needles, found, strict=True)]
+
+
+def codes_flags(codes: np.ndarray[Any, Any], per_code: Sequence[bool]) -> Flags:
+    """``per_code[code]`` for every code (a missing code, -1, is False)."""
+    table = np.array([*per_code, False], dtype=bool)
+    out: Flags = table[codes]
+    return out
+
+
+def _reply_flags(probes: Sequence[ProbeResult]) -> tuple[Flags, Flags, Flags]:
+    """Per row: (a reply carried a server traceback, a reply named a controller hook, a
+    ``get_count`` attempt was answered 200), from the row's message and its attempts.
+
+    One C-level search over every message, note and target first: most runs hold none of
+    the three, and then no row is looked at again."""
+    n = len(probes)
+    traced, hooked, counted = (np.zeros(n, dtype=bool) for _ in range(3))
+    texts = list(map(attrgetter("message"), probes))
+    attempts = list(map(attrgetter("attempts"), probes))
+    fields = attrgetter("message", "note", "target")
+    # no needle holds NUL, so no match spans two texts
+    replies = "\x00".join(chain(texts, chain.from_iterable(
+        map(fields, chain.from_iterable(attempts)))))
+    wanted = [needle in replies for needle in (TRACEBACK, HOOK_WORDS, COUNT_TARGET)]
+    del replies
+    if not any(wanted):
+        return traced, hooked, counted
+    want_trace, want_hook, want_count = wanted
+    needles = [TRACEBACK if want_trace else None, HOOK_WORDS if want_hook else None]
+    for out, flags in zip((traced, hooked), _containing(texts, needles), strict=True):
+        if flags is not None:
+            out |= flags
+    del texts
+    flat: list[Attempt] = list(chain.from_iterable(attempts))
+    if not flat:
+        return traced, hooked, counted
+    owner = np.repeat(np.arange(n), np.fromiter(map(len, attempts), dtype=np.int64, count=n))
+    found: list[tuple[Flags, Flags | None]] = []
+    if want_trace or want_hook:
+        in_message = _containing(list(map(attrgetter("message"), flat)), needles)
+        found += zip((traced, hooked), in_message, strict=True)
+    if want_trace:
+        found += [(traced, _containing(list(map(attrgetter("note"), flat)), [TRACEBACK])[0])]
+    if want_count:
+        count_target = _containing(list(map(attrgetter("target"), flat)), [COUNT_TARGET])[0]
+        if count_target is not None:
+            candidates = np.flatnonzero(count_target)
+            count_target[candidates] = [flat[i].target == COUNT_TARGET
+                                        and flat[i].http_status == 200 for i in candidates]
+        found.append((counted, count_target))
+    for out, flags in found:
+        if flags is not None:
+            out[owner[flags]] = True
+    return traced, hooked, counted
+
+
+class _Numbering(dict[Any, int]):
+    """key -> its number, keys numbered in the order first seen (a miss numbers the key)."""
+
+    def __missing__(self, key: Any) -> int:
+        self[key] = number = len(self)
+        return number
+
+
+def _codes(values: Sequence[object], position: Mapping[object, int]
+           ) -> np.ndarray[Any, np.dtype[np.int64]]:
+    """``position[value]`` per value (-1, missing, for a value not in ``position``)."""
+    return np.array([position.get(v, -1) for v in values] or [-1], dtype=np.int64)
+
+
 def cells(results: RunResults) -> pd.DataFrame:
-    """One row per probe row: user, doctype, op, outcome, method, limits, module, flags."""
+    """One row per probe row: user, doctype, op, outcome, limits, module, flags.
+
+    Flags: ``share`` (reached through a DocShare), ``own_record`` (a user's own User
+    record), ``traced`` (a reply carried a server traceback), ``hook_said`` (a reply named
+    a controller permission hook), ``count_answered`` (a ``get_count`` attempt answered).
+    """
     probes = results.probes
-    # one pass per column: no per-row tuple, so the cyclic GC is not set off a million times
-    user, doctype, op, outcome, limits = (list(map(attrgetter(name), probes)) for name in (
-        "user", "doctype", "op", "outcome", "limits"))
-    frame = pd.DataFrame({
-        "user": _categorical(user), "doctype": _categorical(doctype),
-        "op": _categorical(op, list(Operation)),
-        "outcome": _categorical(outcome, list(Outcome)),
-    })
-    limit_codes = _categorical([";".join(x) for x in limits]) if probes else _categorical([])
-    frame["limits"] = limit_codes
-    modules = {name: info.module or "" for name, info in results.doctypes.items()}
-    frame["module"] = frame["doctype"].map(
-        lambda d: modules.get(d, "")).astype(object)  # maps each category once
-    labels = frame["limits"].cat.categories
-    limit_share = {c: "share" in str(c).split(";") for c in labels}
-    frame["share"] = frame["limits"].map(limit_share).astype(bool)
+    n = len(probes)
+    # user, op, outcome and limits take few values together: one C-level pass numbers each
+    # distinct combination (a dict lookup per row), then each column is read off the combos
+    combos = _Numbering()
+    combo = np.fromiter(map(combos.__getitem__, map(attrgetter(
+        "user", "op", "outcome", "limits"), probes)), dtype=np.int64, count=n)
+    keys = list(combos)
+    users = list(dict.fromkeys(str(k[0]) for k in keys))  # first seen, as pd.factorize
+    # distinct tuples may join to the same text: the categories are the distinct texts
+    labels = list(dict.fromkeys(";".join(k[3]) for k in keys))
+    columns: dict[str, tuple[list[object], list[str], Mapping[object, int]]] = {
+        "user": ([str(k[0]) for k in keys], users, {u: i for i, u in enumerate(users)}),
+        "op": ([k[1] for k in keys], [m.value for m in Operation],
+               {m: i for i, m in enumerate(Operation)}),
+        "outcome": ([k[2] for k in keys], [m.value for m in Outcome],
+                    {m: i for i, m in enumerate(Outcome)}),
+        "limits": ([";".join(k[3]) for k in keys], labels,
+                   {label: i for i, label in enumerate(labels)}),
+    }
+    data = {name: pd.Categorical.from_codes(_codes(values, position)[combo],
+                                            categories=pd.Index(categories, dtype=object))
+            for name, (values, categories, position) in columns.items()}
+    frame = pd.DataFrame({"user": data["user"],
+                          "doctype": _categorical(list(map(attrgetter("doctype"), probes))),
+                          "op": data["op"], "outcome": data["outcome"],
+                          "limits": data["limits"]})
+    doctypes = frame["doctype"].cat
+    module_of = {name: info.module or "" for name, info in results.doctypes.items()}
+    modules = np.array([module_of.get(d, "") for d in doctypes.categories] + [""],
+                       dtype=object)
+    frame["module"] = pd.Series(modules[doctypes.codes.to_numpy()], index=frame.index,
+                                dtype=object)
+    frame["share"] = codes_flags(frame["limits"].cat.codes.to_numpy(),
+                                 ["share" in label.split(";") for label in labels])
     frame["own_record"] = (frame["doctype"] == OWN_RECORD_DOCTYPE) & frame["share"] & \
         frame["op"].isin(("read", "write"))
+    frame["traced"], frame["hook_said"], frame["count_answered"] = _reply_flags(probes)
     return frame
 
 
@@ -84,6 +199,79 @@ def codes_of(frame: pd.DataFrame, keys: Iterable[tuple[str, str, str]]
     out = [(users[u] * n_doctypes + doctypes[d]) * n_ops + ops[o] for u, d, o in keys
            if u in users and d in doctypes and o in ops]
     return np.array(out, dtype=np.int64)
+
+
+# a set of ops as bits (bit i: OPS[i]) -> those ops in OPS order
+OPS_OF_MASK: tuple[tuple[str, ...], ...] = tuple(
+    tuple(op for i, op in enumerate(OPS) if mask >> i & 1) for mask in range(1 << len(OPS)))
+
+
+def _sorted_labels(categories: pd.Index) -> tuple[np.ndarray[Any, np.dtype[np.int64]], list[str]]:
+    """(each category's rank in string order, the categories as strings in that order)."""
+    labels = [str(c) for c in categories]
+    order = sorted(range(len(labels)), key=labels.__getitem__)
+    rank = np.empty(len(labels), dtype=np.int64)
+    rank[order] = np.arange(len(labels), dtype=np.int64)
+    return rank, [labels[i] for i in order]
+
+
+def grouped(frame: pd.DataFrame) -> Iterator[tuple[str, str, tuple[str, ...]]]:
+    """(user, doctype, ops) of the rows of ``frame``, sorted by user then DocType; ops are
+    the distinct ops of the pair in OPS order (grouped on the codes, no per-row Python)."""
+    if frame.empty:
+        return
+    user_rank, users = _sorted_labels(frame["user"].cat.categories)
+    doctype_rank, doctypes = _sorted_labels(frame["doctype"].cat.categories)
+    n_doctypes = len(doctypes)
+    pairs = (user_rank[frame["user"].cat.codes.to_numpy()] * n_doctypes
+             + doctype_rank[frame["doctype"].cat.codes.to_numpy()])
+    unique, inverse = np.unique(pairs, return_inverse=True)
+    masks = np.zeros(len(unique), dtype=np.int64)
+    np.bitwise_or.at(masks, inverse, np.left_shift(
+        1, frame["op"].cat.codes.to_numpy().astype(np.int64)))
+    for pair, mask in zip(unique.tolist(), masks.tolist(), strict=True):
+        user, doctype = divmod(pair, n_doctypes)
+        yield users[user], doctypes[doctype], OPS_OF_MASK[mask]
+
+
+def cell_strings(frame: pd.DataFrame) -> list[str]:
+    """``user|doctype|op`` for every row, in row order (strings joined per category, then
+    two C-level concatenations per row)."""
+    if frame.empty:
+        return []
+    user, doctype, op = (frame[c].cat for c in ("user", "doctype", "op"))
+    prefix = np.array([f"{u}|" for u in user.categories] + [""], dtype=object)
+    middle = np.array([str(d) for d in doctype.categories] + [""], dtype=object)
+    suffix = np.array([f"|{o}" for o in op.categories] + [""], dtype=object)
+    joined = (prefix[user.codes.to_numpy()] + middle[doctype.codes.to_numpy()]
+              + suffix[op.codes.to_numpy()])
+    out: list[str] = joined.tolist()
+    return out
+
+
+def per_user(frame: pd.DataFrame, values: Sequence[str]) -> dict[str, list[str]]:
+    """``values`` (one per row of ``frame``) by the row's user, in row order."""
+    out: dict[str, list[str]] = {}
+    if frame.empty:
+        return out
+    codes = frame["user"].cat.codes.to_numpy()
+    order = np.argsort(codes, kind="stable")
+    bounds = np.flatnonzero(np.diff(codes[order])) + 1
+    labels = frame["user"].cat.categories
+    items = np.array(values, dtype=object)[order]
+    for chunk, start in zip(np.split(items, bounds), [0, *bounds.tolist()], strict=True):
+        out[str(labels[codes[order[start]]])] = chunk.tolist()
+    return out
+
+
+def module_counts(frame: pd.DataFrame) -> dict[str, int]:
+    """Allowed cells per module, most first: the ``allowed`` column of ``summaries(frame)
+    ["module"]`` (the same table, sorted the same way), without the per-op crosstab."""
+    counts = allowed(frame)["module"].astype(str).value_counts()
+    table = pd.DataFrame({"allowed": counts.to_numpy(dtype=np.int64)},
+                         index=counts.index).sort_index()
+    table = table.sort_values("allowed", ascending=False)
+    return {str(k): int(v) for k, v in table["allowed"].items()}
 
 
 def allowed(frame: pd.DataFrame) -> pd.DataFrame:

@@ -19,10 +19,9 @@ from audit.analysis.catalogue import HOOKED_DOCTYPES
 from audit.analysis.common import cells_of, finding, ops_text
 from audit.analysis.interface import AnalysisOptions
 from audit.analysis.matrix import ALLOWED, DENIED, cell_codes, codes_of
-from audit.model import Finding, Outcome, Severity
+from audit.model import Finding, Severity
 from audit.results.record import RunResults
 
-HOOK_WORDS = "controller permission check"
 KEYS = ["user", "doctype", "op"]
 
 CAUSE_SHARE = "a share (share-only access: no role rule grants it)"
@@ -39,16 +38,12 @@ CAUSE_OTHER = "a permission hook or server script of an installed app, or a DocT
 EXPLAINED = frozenset({CAUSE_HOOK, CAUSE_OWNER})
 
 
-def _hooked(results: RunResults) -> set[tuple[str, str]]:
+def _hooked(frame: pd.DataFrame) -> set[tuple[str, str]]:
     """(user, DocType) where a denied cell's reply named a controller hook: a hook judges
     every right on the document, so it is the likely cause for the others there too."""
-    out = set()
-    denied = Outcome.DENIED
-    for p in results.probes:
-        if p.outcome is denied and (HOOK_WORDS in p.message or any(
-                HOOK_WORDS in a.message for a in p.attempts)):
-            out.add((p.user, p.doctype))
-    return out
+    said = frame[frame["hook_said"] & (frame["outcome"] == DENIED)]
+    return set(zip(said["user"].astype(str).tolist(), said["doctype"].astype(str).tolist(),
+                   strict=True))
 
 
 def _up_doctypes(results: RunResults, user: str) -> set[str]:
@@ -95,7 +90,7 @@ def mismatches(results: RunResults, frame: pd.DataFrame,
             *(extra[c].tolist() for c in (*KEYS, "share")), strict=True)]
     missing = verdicts[~is_allowed & granted]
     if not missing.empty:
-        hooked = _hooked(results)
+        hooked = _hooked(frame)
         up: dict[str, set[str]] = {}
         rows += [(u, d, o, DENIED, _denied_cause(results, hooked, up,
                                                  (u, d, o, not grants[(u, d, o)][0])))

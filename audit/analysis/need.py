@@ -9,15 +9,26 @@ A user's own User record (read, write) is normal and never reported.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from audit.analysis.access import _grouped
-from audit.analysis.common import cells_of, finding, ops_text
+from audit.analysis.common import cells_of, finding, ops_text, severity
+from audit.analysis.incomplete import finding_id
 from audit.analysis.interface import AnalysisOptions
-from audit.analysis.matrix import DENIED, MUTATING, allowed, cell_keys
+from audit.analysis.matrix import (
+    ALLOWED,
+    DENIED,
+    MUTATING,
+    allowed,
+    cell_codes,
+    cell_strings,
+    codes_of,
+    grouped,
+    per_user,
+)
 from audit.model import Finding
 from audit.results.record import RunResults
 
@@ -41,26 +52,21 @@ def keys_of(frame: pd.DataFrame) -> Iterator[tuple[str, str, str]]:
 
 
 def _mark(frame: pd.DataFrame, other: pd.DataFrame, column: str) -> pd.DataFrame:
-    """``frame`` with a bool ``column``: the cell is in ``other`` (a set lookup per row)."""
-    wanted = set(keys_of(other))
-    flags = np.fromiter((k in wanted for k in keys_of(frame)), dtype=bool, count=len(frame))
-    return frame.assign(**{column: flags})
+    """``frame`` with a bool ``column``: the cell is in ``other``."""
+    return frame.assign(**{column: _within(frame, other)})
 
 
-Granting = dict[tuple[str, str, str], str]
+def _within(frame: pd.DataFrame, other: pd.DataFrame) -> np.ndarray[Any, np.dtype[np.bool_]]:
+    """Per row of ``frame``: its cell is one of ``other``'s (compared as cell codes)."""
+    return np.isin(cell_codes(frame), codes_of(frame, keys_of(other)))
 
 
-def granting_roles(grants: pd.DataFrame | None) -> Granting:
-    """(user, doctype, op) -> the user's roles whose rules grant it ("A, B")."""
-    if grants is None or grants.empty:
-        return {}
-    return dict(zip(zip(grants["user"].astype(str), grants["doctype"].astype(str),
-                        grants["op"].astype(str), strict=True),
-                    grants["roles"].astype(str), strict=True))
+Grants = Mapping[tuple[str, str, str], tuple[bool, str]]  # matrix.grant_map
 
 
-def _fix(granting: Granting, user: str, doctype: str, ops: list[str], shared: bool) -> str:
-    found = {r for op in ops for r in granting.get((user, doctype, op), "").split(", ") if r}
+def _fix(grants: Grants, user: str, doctype: str, ops: Sequence[str], shared: bool) -> str:
+    found = {r for op in ops for r in grants.get((user, doctype, op), (False, ""))[1].split(", ")
+             if r}
     roles = ", ".join(sorted(found))
     if roles:
         return (f"remove {ops_text(ops)} on {doctype} from role(s) {roles}, or drop the role "
@@ -70,8 +76,9 @@ def _fix(granting: Granting, user: str, doctype: str, ops: list[str], shared: bo
     return f"find what grants {user} {ops_text(ops)} on {doctype} (see rule-mismatch)"
 
 
-def need_findings(results: RunResults, frame: pd.DataFrame, grants: pd.DataFrame | None,
-                  options: AnalysisOptions) -> Iterator[Finding]:
+def need_findings(results: RunResults, frame: pd.DataFrame,
+                  grants: Grants | None, options: AnalysisOptions) -> Iterator[Finding]:
+    """no-declared-need, beyond-need, need-denied; ``grants`` is ``matrix.grant_map``."""
     need = need_frame(results)
     declared = {u.name for u in results.users if u.expect is not None}
     for user in results.users:
@@ -82,28 +89,32 @@ def need_findings(results: RunResults, frame: pd.DataFrame, grants: pd.DataFrame
                           evidence=[f"user:{user.name}"],
                           recommendation=f"add expect = {{ DocType = [ops] }} to [[users]] "
                                          f"name = {user.name!r}")
-    granting = granting_roles(grants)
-    hits = allowed(frame)
-    hits = _mark(hits[hits["user"].isin(declared) & ~hits["own_record"]], need, "needed")
-    beyond = hits[~hits["needed"]]
+    granting: Grants = grants or {}
+    needed = _within(frame, need)
+    is_allowed = (frame["outcome"] == ALLOWED).to_numpy()
+    beyond = frame[is_allowed & ~needed & frame["user"].isin(declared).to_numpy()
+                   & ~frame["own_record"].to_numpy()]
     shared = set(zip(beyond.loc[beyond["share"], "user"], beyond.loc[beyond["share"], "doctype"],
                      strict=True))
-    for name, doctype, ops in _grouped(beyond):
-        yield finding("beyond-need", name, doctype, options, doctype=doctype, op=ops_text(ops),
-                      detail=f"{name} may {ops_text(ops)} {doctype}, beyond its declared need"
-                             + (" (through a share)" if (name, doctype) in shared else ""),
-                      evidence=cells_of(name, doctype, ops),
-                      recommendation=_fix(granting, name, doctype, ops,
-                                          (name, doctype) in shared))
-    denied = frame[frame["outcome"] == DENIED]
-    refused = _mark(denied, need, "needed")
-    refused = refused[refused["needed"]]
-    for name, doctype, ops in _grouped(refused):
-        yield finding("need-denied", name, doctype, options, doctype=doctype, op=ops_text(ops),
-                      detail=f"{name} declares it needs {ops_text(ops)} on {doctype}, and the "
+    rule, level = "beyond-need", severity("beyond-need", options)
+    for name, doctype, ops in grouped(beyond):
+        text, through = ops_text(ops), (name, doctype) in shared
+        yield Finding(id=finding_id(rule, name, doctype), severity=level, rule=rule, user=name,
+                      doctype=doctype, op=text,
+                      detail=f"{name} may {text} {doctype}, beyond its declared need"
+                             + (" (through a share)" if through else ""),
+                      evidence=tuple(cells_of(name, doctype, ops)),
+                      recommendation=_fix(granting, name, doctype, ops, through))
+    refused = frame[(frame["outcome"] == DENIED).to_numpy() & needed]
+    rule, level = "need-denied", severity("need-denied", options)
+    for name, doctype, ops in grouped(refused):
+        text = ops_text(ops)
+        yield Finding(id=finding_id(rule, name, doctype), severity=level, rule=rule, user=name,
+                      doctype=doctype, op=text,
+                      detail=f"{name} declares it needs {text} on {doctype}, and the "
                              "site refuses it",
-                      evidence=cells_of(name, doctype, ops),
-                      recommendation=f"grant {ops_text(ops)} on {doctype} to a role of {name}, "
+                      evidence=tuple(cells_of(name, doctype, ops)),
+                      recommendation=f"grant {text} on {doctype} to a role of {name}, "
                                      "or correct its expect")
 
 
@@ -128,20 +139,17 @@ def unused_findings(results: RunResults, unused: pd.DataFrame,
     if results.usage is None:
         return
     days = results.usage_days or options.usage_days
-    for name, doctype, ops in _grouped(unused[~unused["needed"]]):
-        yield finding("unused-grant", name, doctype, options, doctype=doctype, op=ops_text(ops),
-                      detail=f"{name} may {ops_text(ops)} {doctype} and did not in the last "
+    rule, level = "unused-grant", severity("unused-grant", options)
+    for name, doctype, ops in grouped(unused[~unused["needed"]]):
+        text = ops_text(ops)
+        yield Finding(id=finding_id(rule, name, doctype), severity=level, rule=rule, user=name,
+                      doctype=doctype, op=text,
+                      detail=f"{name} may {text} {doctype} and did not in the last "
                              f"{days} days (Version, Deleted Document, owner / modified_by)",
-                      evidence=cells_of(name, doctype, ops),
-                      recommendation=f"remove {ops_text(ops)} on {doctype} from {name}'s "
+                      evidence=tuple(cells_of(name, doctype, ops)),
+                      recommendation=f"remove {text} on {doctype} from {name}'s "
                                      "roles, or declare it in expect if it is needed rarely")
 
 
 def per_user_cells(frame: pd.DataFrame) -> dict[str, list[str]]:
-    if frame.empty:
-        return {}
-    keys = cell_keys(frame)
-    out: dict[str, list[str]] = {}
-    for user, key in zip(frame["user"].astype(str), keys, strict=True):
-        out.setdefault(user, []).append(key)
-    return out
+    return per_user(frame, cell_strings(frame))

@@ -94,6 +94,8 @@ def load_rules(extra: Path | None = None) -> tuple[SodRule, ...]:
 def sod_findings(frame: pd.DataFrame, options: AnalysisOptions,
                  rules: tuple[SodRule, ...]) -> Iterator[Finding]:
     hits = allowed(frame)
+    # only the cells a rule names matter: a user holding none of them has no conflict
+    hits = hits[hits["doctype"].isin({d for r in rules for d, _ in (*r.a, *r.b)})]
     held: dict[str, set[tuple[str, str]]] = {}
     for user, doctype, op in zip(hits["user"].astype(str), hits["doctype"].astype(str),
                                  hits["op"].astype(str), strict=True):

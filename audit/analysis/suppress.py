@@ -79,6 +79,8 @@ def apply(findings: Iterable[Finding], entries: Iterable[Suppression], today: da
     """(findings kept, ids suppressed, expired entries as text)."""
     live = [e for e in entries if e.expires is None or e.expires >= today]
     expired = [label(e) for e in entries if e.expires is not None and e.expires < today]
+    if not live:
+        return list(findings), [], expired
     kept, hidden = [], []
     for found in findings:
         if any(matches(e, found) for e in live):
