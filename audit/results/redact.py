@@ -184,12 +184,14 @@ class Redactor:
                    and n not in self._names and n not in self._doctypes}
             if not new:
                 return
+            known = dict(self._names)  # a new dict: a frozen() snapshot keeps the old one
             for name in new:
                 hashed = fingerprint(name)
-                self._names[name] = hashed
+                known[name] = hashed
                 for encoded in url_forms(name):  # as it travels in a URL path (debug logs)
-                    self._names.setdefault(encoded, hashed)
-            searchable = [n for n in self._names if len(n) >= MIN_NAME_IN_TEXT]
+                    known.setdefault(encoded, hashed)
+            self._names = known
+            searchable = [n for n in known if len(n) >= MIN_NAME_IN_TEXT]
             self._pattern = re.compile(trie_pattern(searchable)) if searchable else None
             self._learned += 1
 
@@ -242,7 +244,7 @@ class Redactor:
         with self._lock:
             if self._frozen is not None and self._frozen[0] == stamp:
                 return self._frozen[1]
-            pattern, names = self._pattern, dict(self._names)
+            pattern, names = self._pattern, self._names  # replaced, never changed, by learn()
         secrets = self.registry.pattern
         memo: dict[str, str] = {}
 
@@ -257,9 +259,10 @@ class Redactor:
                 clean = pattern.sub(lambda m: names[m.group(0)], clean)
             if secrets is not None and clean:
                 clean = secrets.sub(MASK, clean)
-            if len(memo) > FROZEN_MEMO:
-                memo.clear()
-            memo[text] = clean
+            if len(text) <= CACHE_TEXT_MAX:  # a whole page is not worth keeping
+                if len(memo) > FROZEN_MEMO:
+                    memo.clear()
+                memo[text] = clean
             return clean
         with self._lock:
             if stamp == (self.registry.version, self._learned):
@@ -288,7 +291,7 @@ class Redactor:
         found: list[str] = []
         self._learn(document, None, found)
         self.learn(*found)
-        return self._apply(document)
+        return _apply(document, self.frozen())
 
     def row(self, row: Mapping[str, object]) -> dict[str, object]:
         out: dict[str, object] = self.json(dict(row))
@@ -314,25 +317,26 @@ class Redactor:
             for item in obj:
                 self._learn(item, doctype, found)
 
-    def _apply(self, obj: Any) -> Any:
-        kind = type(obj)  # the common JSON types first, without the abc checks
-        if kind is str:
-            return self.text(obj)
-        if kind is dict:
-            return {self.text(k) if type(k) is str else k: self._apply(v)
-                    for k, v in obj.items()}
-        if kind is list or kind is tuple:
-            return [self._apply(x) for x in obj]
-        if kind is int or kind is float or kind is bool or obj is None:
-            return obj
-        if isinstance(obj, str):
-            return self.text(obj)
-        if isinstance(obj, Mapping):
-            return {self._apply(k) if isinstance(k, str) else k: self._apply(v)
-                    for k, v in obj.items()}
-        if isinstance(obj, list | tuple):
-            return [self._apply(x) for x in obj]
+
+def _apply(obj: Any, text: Callable[[str], str]) -> Any:
+    """``obj`` with ``text`` applied to every string in it, keys included."""
+    kind = type(obj)  # the common JSON types first, without the abc checks
+    if kind is str:
+        return text(obj)
+    if kind is dict:
+        return {text(k) if type(k) is str else k: _apply(v, text) for k, v in obj.items()}
+    if kind is list or kind is tuple:
+        return [_apply(x, text) for x in obj]
+    if kind is int or kind is float or kind is bool or obj is None:
         return obj
+    if isinstance(obj, str):
+        return text(str(obj))
+    if isinstance(obj, Mapping):
+        return {_apply(k, text) if isinstance(k, str) else k: _apply(v, text)
+                for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [_apply(x, text) for x in obj]
+    return obj
 
 
 REDACTOR = Redactor()
