@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from operator import attrgetter
 from pathlib import Path
 
 from audit.model import Operation
-from audit.results.files import gc_paused, write_csv, write_csv_columns
+from audit.results.files import gc_paused, probe_columns, write_csv, write_csv_columns
 from audit.results.record import RunResults
 
 MATRIX_COLUMNS: tuple[str, ...] = ("user", "doctype", *(op.value for op in Operation))
@@ -17,16 +16,15 @@ FINDING_COLUMNS: tuple[str, ...] = ("id", "severity", "rule", "user", "doctype",
 def matrix_columns(results: RunResults) -> list[list[str | None]]:
     """The columns of matrix.csv: one row per (user, DocType) that has a probe row, in the
     run's order, then the outcome of each op (None: no row; the last row of a cell wins)."""
-    probes = results.probes
-    cells = list(zip(map(attrgetter("user"), probes), map(attrgetter("doctype"), probes),
-                     strict=True))
+    probes = probe_columns(results.probes)
+    cells = list(zip(probes["user"], probes["doctype"], strict=True))
     position = {pair: i for i, pair in enumerate(dict.fromkeys(cells))}
     ops = {op.value: i for i, op in enumerate(Operation)}
     columns: list[list[str | None]] = [[u for u, _ in position], [d for _, d in position]]
     outcome_columns: list[list[str | None]] = [[None] * len(position) for _ in ops]
     for row, op, outcome in zip(map(position.__getitem__, cells),
-                                map(ops.__getitem__, map(attrgetter("op._value_"), probes)),
-                                map(attrgetter("outcome._value_"), probes), strict=True):
+                                map(ops.__getitem__, probes["op"]), probes["outcome"],
+                                strict=True):
         outcome_columns[op][row] = outcome
     return columns + outcome_columns
 

@@ -5,12 +5,12 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from collections.abc import Mapping, Sequence
 from itertools import compress
-from operator import attrgetter
 from typing import Any
 
 from tabulate import tabulate
 
 from audit.model import Operation, Outcome, ProbeResult, Severity
+from audit.results.files import probe_columns
 from audit.results.record import RunResults
 
 TOP_FINDINGS = 10
@@ -27,8 +27,8 @@ SENSITIVE_DOCTYPES: frozenset[str] = frozenset({
 
 def render_summary(rows: Sequence[ProbeResult], users: Sequence[str]) -> str:
     # counted in C: a million rows are one pass (plain values hash in C, members do not)
-    people = list(map(attrgetter("user"), rows))
-    outcomes = list(map(attrgetter("outcome._value_"), rows))
+    columns = probe_columns(rows)
+    people, outcomes = columns["user"], columns["outcome"]
     pairs: Counter[tuple[str, str]] = Counter(zip(people, outcomes, strict=True))
     counts: dict[str, Counter[Outcome]] = defaultdict(Counter)
     for (user, outcome), n in pairs.items():

@@ -270,8 +270,29 @@ _ATTEMPT_GETTERS = _getters(_ATTEMPT_KEYS, _ENUMS)
 _ATTEMPT_PLAIN = _getters(_ATTEMPT_KEYS, frozenset())
 
 
-def _probe_columns(chunk: Sequence[ProbeResult]) -> list[list[Any]]:
-    return _values(chunk, _PROBE_GETTERS, _PROBE_PLAIN)
+_LAST_COLUMNS: list[tuple[Sequence[ProbeResult], dict[str, list[Any]]]] = []
+
+
+def probe_columns(probes: Sequence[ProbeResult]) -> Mapping[str, list[Any]]:
+    """The run's probe rows as columns: every PROBE_COLUMNS field (op, outcome and method
+    as their plain texts) and ``attempts``. Read once per run: every writer and the
+    terminal summary take them from here (the last run's columns are kept)."""
+    if _LAST_COLUMNS and _LAST_COLUMNS[0][0] is probes:  # a tuple: the same rows
+        return _LAST_COLUMNS[0][1]
+    with gc_paused():
+        values = _values(probes, _PROBE_GETTERS, _PROBE_PLAIN)
+        columns = dict(zip(PROBE_COLUMNS, values, strict=True))
+        columns["attempts"] = list(map(attrgetter("attempts"), probes))
+    if isinstance(probes, tuple):  # a list may change; a record's rows are a tuple
+        _LAST_COLUMNS[:] = [(probes, columns)]
+    return columns
+
+
+def _column_chunks(probes: Sequence[ProbeResult]) -> Iterator[list[list[Any]]]:
+    """Chunks of the probe columns, PROBE_COLUMNS then ``attempts``."""
+    columns = list(probe_columns(probes).values())
+    for start in range(0, len(probes), CHUNK_ROWS):
+        yield [column[start:start + CHUNK_ROWS] for column in columns]
 
 
 def write_probes_csv(path: Path, rows: Sequence[ProbeResult],
@@ -282,8 +303,8 @@ def write_probes_csv(path: Path, rows: Sequence[ProbeResult],
         redact.learn_probes(rows)
         with private_bytes(path) as fh:
             writer = CsvWriter(fh, PROBE_COLUMNS, redact)
-            for chunk in _chunks(rows):
-                writer.columns(_probe_columns(chunk))
+            for chunk in _column_chunks(rows):
+                writer.columns(chunk[:-1])
 
 
 class _JsonRows:
@@ -309,10 +330,9 @@ class _JsonRows:
 _NO_ATTEMPTS = b'"attempts":[]}'
 
 
-def _probe_lines(chunk: Sequence[ProbeResult], rows: _JsonRows,
-                 attempts: _JsonRows) -> list[bytes]:
-    """``ProbeResult.as_json()`` of each row, redacted, as JSON text."""
-    tried = list(map(attrgetter("attempts"), chunk))
+def _probe_lines(chunk: list[list[Any]], rows: _JsonRows, attempts: _JsonRows) -> list[bytes]:
+    """``ProbeResult.as_json()`` of each row of a chunk of columns, redacted, as JSON text."""
+    tried = chunk[-1]
     flat = list(chain.from_iterable(tried))
     if flat:  # each row's attempts: a slice of the flat list, cut and joined in C
         texts = attempts.lines(_values(flat, _ATTEMPT_GETTERS, _ATTEMPT_PLAIN))
@@ -321,7 +341,7 @@ def _probe_lines(chunk: Sequence[ProbeResult], rows: _JsonRows,
         grouped = list(map(b"".join, zip(repeat(b'"attempts":['), joined, repeat(b"]}"))))
     else:
         grouped = [_NO_ATTEMPTS] * len(tried)
-    return rows.lines(_probe_columns(chunk), grouped)
+    return rows.lines(chunk[:-1], grouped)
 
 
 def write_results_json(path: Path, document: Mapping[str, Any], probes: Sequence[ProbeResult],
@@ -355,7 +375,7 @@ def write_results_json(path: Path, document: Mapping[str, Any], probes: Sequence
             rows = _JsonRows(clean, PROBE_COLUMNS, close=False, joined=("limits",))
             attempts = _JsonRows(clean, _ATTEMPT_KEYS)
             separator = b"\n"
-            for chunk in _chunks(probes):
+            for chunk in _column_chunks(probes):
                 fh.write(separator + b",\n".join(_probe_lines(chunk, rows, attempts)))
                 separator = b",\n"
             fh.write(b"\n  ]\n}\n")

@@ -136,3 +136,13 @@ def test_the_writers_memo_ends_when_a_name_is_learned_or_a_secret_registered() -
     assert second is not first and second(text) == f"about {fingerprint(TOKEN)} and {CODE}123"
     redactor.registry.register(f"{CODE}123")
     assert redactor.frozen()(text) == f"about {fingerprint(TOKEN)} and ***"
+
+
+def test_columns_are_read_again_for_other_rows(tmp_path: Path) -> None:
+    rows = _rows()[:50]
+    write_probes_csv(tmp_path / "a.csv", tuple(rows), _redactor())
+    rows[0] = ProbeResult(user="changed", doctype="D", op=Operation.READ, outcome=Outcome.DENIED)
+    write_probes_csv(tmp_path / "b.csv", rows, _redactor())  # a list: never taken from before
+    write_probes_csv(tmp_path / "c.csv", tuple(rows), _redactor())
+    for name in ("b.csv", "c.csv"):
+        assert (tmp_path / name).read_text().splitlines()[1].startswith("changed,D,read,denied")
