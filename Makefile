@@ -4,6 +4,10 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 CHROMIUM ?= /usr/bin/chromium
+# pytest-xdist workers for `make test` (0 or 1: one process, serially); the suite waits on
+# sockets and timers more than it computes, so more workers than cores pay off
+PYTEST_WORKERS ?= 4
+PYTEST_XDIST := $(if $(filter-out 0 1,$(PYTEST_WORKERS)),-n $(PYTEST_WORKERS) --dist load,-n 0)
 
 .PHONY: demo test lint bench clean browser wheel screenshot
 
@@ -30,7 +34,7 @@ lint: $(STAMP)
 	$(BIN)/lint-imports --no-cache   # the layout rules of DESIGN.md (.importlinter)
 
 test: $(STAMP) browser lint
-	$(BIN)/python -m pytest -q -p no:cacheprovider tests
+	$(BIN)/python -m pytest -q -p no:cacheprovider $(PYTEST_XDIST) tests
 
 # make bench: the generated site behind gunicorn; make bench URL=https://erp.example.com CONFIG=audit.toml: a real site (safe mode)
 bench: $(STAMP) browser

@@ -244,6 +244,7 @@ def _since(limiter: RateLimiter, mark: int) -> list[str]:
     return [f"{d.action}:{d.cause}" for d in list(limiter.decisions)[mark:]]
 
 
+@pytest.mark.slow
 def test_auto_backs_off_when_the_site_slows_or_answers_429_and_recovers(
         site: SimServer) -> None:
     limiter = RateLimiter(AUTO, 4)

@@ -11,6 +11,7 @@ resolving the dependencies from an index is pip's business, not the wheel's.
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 import sysconfig
@@ -21,13 +22,30 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
+pytestmark = pytest.mark.slow  # both tests, so that they share the module's wheel
+# what a build writes or a developer keeps beside the sources; never part of a checkout
+NOT_SOURCES = {".venv", ".git", "build", "dist", ".pytest_cache", ".ruff_cache", ".mypy_cache"}
+
+
+def _ignored(folder: str, names: list[str]) -> set[str]:
+    skip = {n for n in names if n == "__pycache__" or n.endswith(".egg-info")}
+    if Path(folder) == ROOT:
+        skip |= NOT_SOURCES & set(names)
+    elif Path(folder) == ROOT / "reports":  # runs kept there: only its README is a source
+        skip |= {n for n in names if (Path(folder) / n).is_dir()}
+    return skip
 
 
 @pytest.fixture(scope="module")
 def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The wheel of a copy of the source tree (tests/ and reports/ included, so the wheel is
+    seen to leave them out): setuptools' build/ and egg-info of the working tree are neither
+    read (no stale module of an earlier build) nor written (two workers building at once)."""
     out = tmp_path_factory.mktemp("dist")
+    source = tmp_path_factory.mktemp("source") / "permaudit"
+    shutil.copytree(ROOT, source, ignore=_ignored, symlinks=True)
     subprocess.run([sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--no-index",
-                    "--no-build-isolation", "-w", str(out), str(ROOT)],
+                    "--no-build-isolation", "-w", str(out), str(source)],
                    check=True, capture_output=True, text=True, timeout=600)
     wheels = list(out.glob("permaudit-*.whl"))
     assert len(wheels) == 1

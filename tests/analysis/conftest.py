@@ -7,7 +7,9 @@ demo's planted risks (audit/sim/fixtures/demo_people.py), not from analysis code
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import fcntl
+import json
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -44,6 +46,22 @@ def crawl(sim: SimServer, outdir: Path, **request: Any) -> Crawl:
 
 
 @pytest.fixture(scope="session")
-def demo_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Crawl]:
-    with SimServer(fixture="demo", port=0) as sim:
-        yield crawl(sim, tmp_path_factory.mktemp("demo-run"))
+def demo_run(tmp_path_factory: pytest.TempPathFactory) -> Crawl:
+    """The crawl, made once per test run: under pytest-xdist the first worker that needs it
+    crawls into the folder the workers of this run share, the others wait on the lock and
+    read what it wrote (the tests only read the run's files)."""
+    root = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        root = root.parent  # pytest-of-<user>/pytest-<n>/: one per run, shared by its workers
+    outdir = root / "analysis-demo-run"
+    done = root / "analysis-demo-run.json"  # written last: the crawl is complete
+    with (root / "analysis-demo-run.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not done.exists():
+            with SimServer(fixture="demo", port=0) as sim:
+                made = crawl(sim, outdir)
+            done.write_text(json.dumps({"code": int(made.code), "warned": made.warned,
+                                        "echoed": made.echoed}), "utf-8")
+    told = json.loads(done.read_text("utf-8"))
+    return Crawl(ExitCode(told["code"]), RunResults.load(outdir / "results.json"), outdir,
+                 told["warned"], told["echoed"])

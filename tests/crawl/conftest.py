@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from audit.config.loader import AuditConfig, load_config
+from audit.http.client import ClientOptions
 from audit.model import Operation, Outcome
 from audit.runner import RunRequest, run_audit
 from audit.sim.fixtures.demo import demo_environment
@@ -27,6 +28,17 @@ DEMO_TOML = Path(str(resources.files("audit").joinpath("data/demo.toml")))
 def demo_sim() -> Iterator[SimServer]:
     with SimServer(fixture="demo", port=0) as sim:
         yield sim
+
+
+def quick_demo_toml(folder: Path) -> Path:
+    """The demo config at the pace :func:`demo_config` gives in-process crawls (2000
+    requests/s instead of 200), for tests that run the CLI; pacing is not part of the
+    config digest, so such a run resumes and compares like one of the shipped file."""
+    text = DEMO_TOML.read_text("utf-8")
+    assert text.count("\nrate_limit = 200\n") == 1
+    path = folder / "demo.toml"
+    path.write_text(text.replace("\nrate_limit = 200\n", "\nrate_limit = 2000\n"), "utf-8")
+    return path
 
 
 def demo_config(sim: SimServer, **crawl: Any) -> AuditConfig:
@@ -83,3 +95,18 @@ def mismatches(result: Run, sim: SimServer, *, verdicts_only: bool = False) -> l
     return [describe(row, expected) for row, expected in compare(result, sim)
             if row["outcome"] != expected.value
             and (not verdicts_only or row["outcome"] in verdicts)]
+
+
+@pytest.fixture
+def quick_backoff(monkeypatch: pytest.MonkeyPatch) -> float:
+    """Retries after a dropped connection or a 5xx wait 0.05 s, 0.1 s, 0.2 s instead of ten
+    times that: every retry is still made, the test just does not sleep through them.
+    Pacing, Retry-After and the site's limiter are untouched."""
+    backoff = 0.05
+    original = ClientOptions.from_config.__func__  # type: ignore[attr-defined]
+
+    def from_config(cls: type[ClientOptions], *args: Any, **kwargs: Any) -> ClientOptions:
+        return replace(original(cls, *args, **kwargs), backoff=backoff)
+
+    monkeypatch.setattr(ClientOptions, "from_config", classmethod(from_config))
+    return backoff

@@ -6,6 +6,8 @@ import re
 from collections import Counter
 from pathlib import Path
 
+import pytest
+
 from audit.model import Mode, Operation, Outcome
 from audit.sim.server import SimServer
 from audit.status import ExitCode
@@ -16,6 +18,7 @@ MUTATING_PATHS = ("/api/method/login", "/api/method/logout",
                   "/api/method/frappe.integrations.oauth2.get_token")
 
 
+@pytest.mark.slow
 def test_safe_audit_agrees_with_the_engine_on_every_cell(demo_sim: SimServer,
                                                          tmp_path: Path) -> None:
     # the demo's planted risks are findings; this test is about the cells
@@ -37,6 +40,7 @@ def test_safe_audit_agrees_with_the_engine_on_every_cell(demo_sim: SimServer,
         assert methods[(op, "rest")], f"no REST probe for {op}"
 
 
+@pytest.mark.slow
 def test_safe_audit_changes_no_document(demo_sim: SimServer, tmp_path: Path) -> None:
     def snapshot() -> dict[str, list[tuple[str, int, str]]]:
         return {dt: sorted((d.name, d.docstatus, d.modified) for d in docs.values())
@@ -56,6 +60,7 @@ def test_safe_audit_changes_no_document(demo_sim: SimServer, tmp_path: Path) -> 
     assert verbs["PUT"] and verbs["POST"] and verbs["DELETE"]  # the probes did run
 
 
+@pytest.mark.slow
 def test_passive_audit_only_reads_and_asks(demo_sim: SimServer, tmp_path: Path) -> None:
     # the demo's planted risks are findings; this test is about the cells
     result = run(demo_config(demo_sim, mode=Mode.PASSIVE), tmp_path / "out", fail_on=None)
@@ -68,6 +73,7 @@ def test_passive_audit_only_reads_and_asks(demo_sim: SimServer, tmp_path: Path) 
     assert not mismatches(result, demo_sim)
 
 
+@pytest.mark.slow
 def test_active_audit_leaves_no_probe_document(demo_sim: SimServer, tmp_path: Path) -> None:
     config = demo_config(demo_sim, mode=Mode.ACTIVE, allow_active=True)
     # the demo's planted risks are findings; this test is about the cells

@@ -16,6 +16,7 @@ from audit.sim.server import SimServer
 from .conftest import mismatches, run
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("n_doctypes", "n_users", "seed"), [(12, 9, 0), (16, 8, 3)])
 def test_generated_site(tmp_path: Path, n_doctypes: int, n_users: int, seed: int) -> None:
     site = synthetic.build(n_doctypes, n_users, seed=seed)

@@ -21,6 +21,7 @@ def _outcomes(result) -> Counter[str]:  # type: ignore[no-untyped-def]
     return Counter(r["outcome"] for r in result.rows)
 
 
+@pytest.mark.slow
 def test_injected_500s_give_errors_never_wrong_verdicts(demo_sim: SimServer,
                                                         tmp_path: Path) -> None:
     config = demo_config(demo_sim)
@@ -35,8 +36,10 @@ def test_injected_500s_give_errors_never_wrong_verdicts(demo_sim: SimServer,
     assert all(r["reason"] for r in errors)
 
 
+@pytest.mark.slow
 def test_dropped_connections_give_errors_never_wrong_verdicts(demo_sim: SimServer,
-                                                              tmp_path: Path) -> None:
+                                                              tmp_path: Path,
+                                                              quick_backoff: float) -> None:
     config = demo_config(demo_sim)
     demo_sim.controls.seed(11)
     demo_sim.controls.drop_rate = 0.1
@@ -45,6 +48,7 @@ def test_dropped_connections_give_errors_never_wrong_verdicts(demo_sim: SimServe
     assert _outcomes(result)[Outcome.ALLOWED.value]
 
 
+@pytest.mark.slow
 def test_429_storm_is_waited_out(demo_sim: SimServer, tmp_path: Path) -> None:
     config = demo_config(demo_sim, doctypes=("Customer", "Supplier", "Sales Invoice", "ToDo"))
     # Frappe's limiter counts server time per window; a tiny budget makes it refuse often.

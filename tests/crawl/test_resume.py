@@ -10,10 +10,12 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 from audit.sim.fixtures.demo import demo_environment
 from audit.sim.server import SimServer
 
-from .conftest import DEMO_TOML
+from .conftest import DEMO_TOML, quick_demo_toml
 
 COMPARED = ("user", "doctype", "op", "outcome", "method", "http_status", "exc_type", "target",
             "limits")
@@ -50,18 +52,20 @@ def _table(outdir: Path) -> list[tuple]:
     return [tuple(str(r[k]) for k in COMPARED) for r in data["probes"]]
 
 
+@pytest.mark.slow
 def test_resume_after_kill_matches_an_uninterrupted_run(tmp_path: Path) -> None:
     with SimServer(fixture="demo", port=0) as sim:
         env = {**os.environ, **demo_environment(sim.site, sim.url)}
         # --fail-on never: the demo's planted risks are findings; this test is about resuming
-        args = ["run", "-c", str(DEMO_TOML), "--quiet", "--fail-on", "never"]
+        args = ["run", "-c", str(quick_demo_toml(tmp_path)), "--quiet", "--fail-on", "never"]
 
         full = tmp_path / "full"
         done = subprocess.run([sys.executable, "-m", "audit", *args, "-o", str(full)], env=env,
                               text=True, capture_output=True, timeout=600)
         assert done.returncode == 0, done.stderr
 
-        sim.controls.latency_s = 0.005  # slow enough to be killed mid-crawl
+        # slow enough to be killed mid-crawl: 8 in flight, at most 200 requests/s
+        sim.controls.latency_s = 0.04
         part = tmp_path / "part"
         proc = _cli([*args, "-o", str(part)], env)
         deadline = time.monotonic() + 300
@@ -87,6 +91,7 @@ def test_resume_after_kill_matches_an_uninterrupted_run(tmp_path: Path) -> None:
     assert _table(part) == _table(full)
 
 
+@pytest.mark.slow
 def test_ctrl_c_exits_130_and_keeps_what_is_done(tmp_path: Path) -> None:
     with SimServer(fixture="demo", port=0) as sim:
         env = {**os.environ, **demo_environment(sim.site, sim.url)}

@@ -100,6 +100,7 @@ def test_cli_refuses_an_unknown_format(tmp_path: Path) -> None:
     assert not (tmp_path / "x").exists()
 
 
+@pytest.mark.slow
 def test_demo_writes_every_format_and_prints_the_report_path(tmp_path: Path) -> None:
     out = tmp_path / "demo"
     done = CliRunner().invoke(cli, ["demo", "-o", str(out), "--quiet"], catch_exceptions=False)

@@ -21,7 +21,6 @@ import subprocess
 import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from importlib import resources
 from pathlib import Path
 from urllib.parse import quote, quote_plus
 
@@ -29,12 +28,12 @@ import pytest
 
 from audit.cli import cli
 from audit.sim.fixtures.demo import demo_environment
+from tests.crawl.conftest import quick_demo_toml
 
 from .echo_site import IDENTITY_ECHO, SECRETS_OUT, EchoingSim
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]
-DEMO_TOML = str(resources.files("audit").joinpath("data/demo.toml"))
 BOOTSTRAP = f"""
 import sys
 sys.path.insert(0, {str(REPO)!r})
@@ -52,6 +51,7 @@ class Scenario:
     tmp: Path
     outdir: Path
     env: dict[str, str]
+    config: Path  # the demo config, at the pace of in-process crawls (quick_demo_toml)
 
 
 @dataclass(frozen=True)
@@ -64,13 +64,13 @@ class Command:
 
 
 COMMANDS: dict[str, Command] = {
-    "run": Command(lambda s: ["run", "-c", DEMO_TOML, "-o", str(s.outdir), "--quiet"]),
+    "run": Command(lambda s: ["run", "-c", str(s.config), "-o", str(s.outdir), "--quiet"]),
     "report": Command(lambda s: ["report", str(s.outdir)], after_run=True),
     "diff": Command(lambda s: ["diff", str(s.outdir / "results.json"),
                                str(s.outdir / "results.json")], after_run=True),
-    "explain": Command(lambda s: ["explain", "-c", DEMO_TOML, "--user", "clerk", "--doctype",
+    "explain": Command(lambda s: ["explain", "-c", str(s.config), "--user", "clerk", "--doctype",
                                   "OAuth Bearer Token", "--op", "read"]),
-    "check-auth": Command(lambda s: ["check-auth", "-c", DEMO_TOML], identity_echo=True),
+    "check-auth": Command(lambda s: ["check-auth", "-c", str(s.config)], identity_echo=True),
     "demo": Command(lambda s: ["demo", "-o", str(s.outdir), "--quiet"], own_site=True),
     "sim": Command(lambda s: ["sim", "--port", "0", "--secrets-out",
                               str(s.tmp / "sim-secrets.json")], own_site=True, serves=True),
@@ -139,13 +139,15 @@ def _execute(command: Command, scenario: Scenario) -> Outcome:
 def scenario(tmp_path: Path) -> Iterator[Scenario]:
     yield Scenario(tmp=tmp_path, outdir=tmp_path / "out",
                    env={k: v for k, v in os.environ.items()
-                        if "PROXY" not in k.upper() and "CA_BUNDLE" not in k.upper()})
+                        if "PROXY" not in k.upper() and "CA_BUNDLE" not in k.upper()},
+                   config=quick_demo_toml(tmp_path))
 
 
 def _files(root: Path) -> list[Path]:
     return sorted(p for p in root.rglob("*")) if root.exists() else []
 
 
+@pytest.mark.slow
 @pytest.mark.timeout(600)
 @pytest.mark.parametrize("name", sorted(COMMANDS))
 def test_no_secret_in_any_output(name: str, scenario: Scenario) -> None:

@@ -213,10 +213,11 @@ def test_guest_and_unknown_site(sim: SimServer) -> None:
 
 
 def test_session_expiry_control(sim: SimServer) -> None:
-    sim.controls.session_expiry_s = 0.3
+    # idle time: a second is far beyond a loopback round trip, even on a busy machine
+    sim.controls.session_expiry_s = 1.0
     sid = login(sim, "clerk@example.com").cookies["sid"]
     assert raw(sim, Cookie=f"sid={sid}").status_code == 200
-    time.sleep(0.4)
+    time.sleep(1.1)
     expired = raw(sim, Cookie=f"sid={sid}")
     assert expired.status_code == 403 and expired.json()["session_expired"] == 1
 
