@@ -5,9 +5,11 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 CHROMIUM ?= /usr/bin/chromium
 # pytest-xdist workers for `make test` (0 or 1: one process, serially); the suite waits on
-# sockets and timers more than it computes, so more workers than cores pay off
+# sockets and timers more than it computes, so more workers than cores pay off. Work
+# stealing: a worker that runs dry takes tests from the busiest one, so the long crawl
+# tests never end up queued behind each other on one worker (--dist load did that).
 PYTEST_WORKERS ?= 4
-PYTEST_XDIST := $(if $(filter-out 0 1,$(PYTEST_WORKERS)),-n $(PYTEST_WORKERS) --dist load,-n 0)
+PYTEST_XDIST := $(if $(filter-out 0 1,$(PYTEST_WORKERS)),-n $(PYTEST_WORKERS) --dist worksteal,-n 0)
 
 .PHONY: demo test lint bench clean browser wheel screenshot
 

@@ -28,9 +28,3 @@ def _secret_registry_per_test() -> Iterator[None]:
     REDACTOR.reset()
     yield
     REDACTOR.reset()
-
-
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Tests marked ``slow`` run first (in their usual order): pytest-xdist then hands them
-    out before the short ones, and no worker is left running one after the others are done."""
-    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
