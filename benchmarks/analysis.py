@@ -139,7 +139,12 @@ def bench_analysis(rows: int = 1_000_000) -> dict[str, Any]:
     parent, child = ctx.Pipe()
     proc = ctx.Process(target=_measure, args=(child, rows))
     proc.start()
-    figures: dict[str, Any] = parent.recv()
+    child.close()  # the child's end: when it dies, recv() ends instead of waiting forever
+    try:
+        figures: dict[str, Any] = parent.recv()
+    except EOFError:
+        proc.join()
+        raise RuntimeError(f"the benchmark process died (exit code {proc.exitcode})") from None
     proc.join()
     return figures
 
