@@ -149,8 +149,19 @@ class Controls:
         with self._lock:
             self.rate_limiter = None
 
-    def exhaust_rate_limit(self) -> None:
-        """Spend the current window's budget, as 75 quick requests did on the recording."""
+    def exhaust_rate_limit(self, min_left: float = 0.5) -> None:
+        """Spend the current window's budget, as 75 quick requests did on the recording.
+
+        With less than ``min_left`` seconds left in the window, it waits for the next one
+        first: the request a caller sends next must still fall in the spent window (on a
+        busy machine it otherwise lands in a fresh one and is served).
+        """
+        with self._lock:
+            if self.rate_limiter is None:
+                raise RuntimeError("the rate limit is off")
+            left = self.rate_limiter.window - time.time() % self.rate_limiter.window
+        if left < min_left:
+            time.sleep(left)
         with self._lock:
             if self.rate_limiter is None:
                 raise RuntimeError("the rate limit is off")
