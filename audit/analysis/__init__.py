@@ -10,16 +10,15 @@ no-declared-need, unused-grant), sod (sod-conflict), mismatch (rule-mismatch), h
 
 from __future__ import annotations
 
-import gc
 from collections import Counter
-from collections.abc import Iterator, Mapping, Set
-from contextlib import contextmanager
+from collections.abc import Mapping, Set
 from dataclasses import replace
 from datetime import date
 from typing import TYPE_CHECKING
 
 from audit.analysis.interface import AnalysisOptions, AnalysisSummary, UserSummary
 from audit.model import Finding, Outcome, Severity
+from audit.results.files import gc_paused
 from audit.results.record import RunResults
 
 if TYPE_CHECKING:
@@ -33,22 +32,8 @@ __all__ = ["AnalysisOptions", "analyse", "fails"]
 def analyse(results: RunResults, options: AnalysisOptions,
             baseline: RunResults | None = None, baseline_source: str = "") -> RunResults:
     """``results`` with its findings and analysis summary filled (the crawl's rows unchanged)."""
-    with _gc_paused():
+    with gc_paused():  # a million rows alive: each automatic collection walks them all
         return _analyse(results, options, baseline, baseline_source)
-
-
-@contextmanager
-def _gc_paused() -> Iterator[None]:
-    """No cyclic garbage collection while analysis builds its many small objects: with a
-    million probe rows alive, each automatic collection walks them all (10x the runtime).
-    Nothing analysis makes holds a cycle; collection resumes afterwards."""
-    was = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was:
-            gc.enable()
 
 
 def _analyse(results: RunResults, options: AnalysisOptions, baseline: RunResults | None,

@@ -96,17 +96,6 @@ def detection_finding(results: RunResults, finding: Finding,
     return dumped
 
 
-def _walk(value: Any, text: Callable[[str], str]) -> Any:
-    """``value`` with ``text`` applied to every string (keys included)."""
-    if isinstance(value, str):
-        return text(value)
-    if isinstance(value, dict):
-        return {text(k): _walk(v, text) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_walk(v, text) for v in value]
-    return value
-
-
 class _Builder:
     """Detection Findings as plain dicts, the shape py-ocsf-models dumps.
 
@@ -133,11 +122,11 @@ class _Builder:
         if fast is None:
             reference = detection_finding(self.results, finding, self.when)
             if self._base is None:
-                self._base = _walk(reference, self.text)
+                self._base = redact.apply_text(reference, self.text)
             fast = self._shapes[shape] = self._fast(finding, record, str) == reference
         if not fast:
-            slow: dict[str, Any] = _walk(detection_finding(self.results, finding, self.when),
-                                         self.text)
+            event = detection_finding(self.results, finding, self.when)
+            slow: dict[str, Any] = redact.apply_text(event, self.text)
             return slow
         return self._fast(finding, record, self.text)
 

@@ -576,10 +576,7 @@ def _coverage(scan: _Scan, cl: Callable[[object], str]) -> tuple[tuple[str, int]
 def learn_secret_names(results: RunResults) -> None:
     """Every name of a secret-bearing document the record holds is redacted wherever quoted."""
     redact.REDACTOR.learn_inventory(results.inventory)
-    secret = redact.REDACTOR.doctypes
-    redact.REDACTOR.learn(*{name for row in results.probes if row.doctype in secret
-                            for name in (row.target, *(a.target for a in row.attempts))
-                            if name})
+    redact.REDACTOR.learn_probes(results.probes)
 
 
 def build_view(results: RunResults) -> ReportView:

@@ -21,7 +21,7 @@ from typing import IO, Any
 import orjson
 
 from audit.model import PROBE_COLUMNS, ProbeResult
-from audit.results.redact import REDACTOR, Redactor
+from audit.results.redact import REDACTOR, Redactor, apply_text
 
 FILE_MODE = 0o600
 DIR_MODE = 0o700
@@ -114,13 +114,7 @@ class _Cleaner:
 
     def value(self, value: object) -> object:
         """A value as JSON holds it: texts redacted, containers walked, numbers kept."""
-        if isinstance(value, str):
-            return self.text(value)
-        if isinstance(value, Mapping):
-            return {self.value(k): self.value(v) for k, v in value.items()}
-        if isinstance(value, list | tuple):
-            return [self.value(v) for v in value]
-        return value
+        return apply_text(value, self.text)
 
     def csv_field(self, value: object) -> bytes:
         """A value as csv.writer writes it as one field, redacted and neutralised."""

@@ -28,8 +28,8 @@ from audit.crawl.inventory import DocTypeInfo, Inventory, Survey
 from audit.model import ProbeResult
 
 __all__ = [
-    "REDACTOR", "SECRET_DOCTYPES", "Redactor", "fingerprint", "has_fingerprints", "is_fingerprint",
-    "secret_bearing", "strip_controls",
+    "REDACTOR", "SECRET_DOCTYPES", "Redactor", "apply_text", "fingerprint", "has_fingerprints",
+    "is_fingerprint", "secret_bearing", "strip_controls",
 ]
 
 SECRET_DOCTYPES: frozenset[str] = frozenset({"OAuth Bearer Token", "OAuth Authorization Code"})
@@ -223,14 +223,9 @@ class Redactor:
         return out
 
     def _redact(self, text: str) -> str:
-        text = strip_controls(text)
         with self._lock:
             pattern, names = self._pattern, self._names
-        if text in names:  # a whole field (also a name too short to search for in prose)
-            text = names[text]
-        elif pattern is not None:  # before masking: a token that is also a secret is named
-            text = pattern.sub(lambda m: names[m.group(0)], text)
-        return self.registry.mask(text)
+        return _redact(text, pattern, names, self.registry.pattern)
 
     def frozen(self) -> Callable[[str], str]:
         """:meth:`text` for the writers, as it stands now: no lock per call, and one memo
@@ -252,13 +247,7 @@ class Redactor:
             done = memo.get(text)
             if done is not None:
                 return done
-            clean = strip_controls(text)
-            if clean in names:
-                clean = names[clean]
-            elif pattern is not None:
-                clean = pattern.sub(lambda m: names[m.group(0)], clean)
-            if secrets is not None and clean:
-                clean = secrets.sub(MASK, clean)
+            clean = _redact(text, pattern, names, secrets)
             if len(text) <= CACHE_TEXT_MAX:  # a whole page is not worth keeping
                 if len(memo) > FROZEN_MEMO:
                     memo.clear()
@@ -291,7 +280,7 @@ class Redactor:
         found: list[str] = []
         self._learn(document, None, found)
         self.learn(*found)
-        return _apply(document, self.frozen())
+        return apply_text(document, self.frozen())
 
     def row(self, row: Mapping[str, object]) -> dict[str, object]:
         out: dict[str, object] = self.json(dict(row))
@@ -318,24 +307,35 @@ class Redactor:
                 self._learn(item, doctype, found)
 
 
-def _apply(obj: Any, text: Callable[[str], str]) -> Any:
+def _redact(text: str, pattern: re.Pattern[str] | None, names: Mapping[str, str],
+            secrets: re.Pattern[str] | None) -> str:
+    """One text redacted: controls stripped, secret names fingerprinted, secrets masked."""
+    text = strip_controls(text)
+    if text in names:  # a whole field (also a name too short to search for in prose)
+        text = names[text]
+    elif pattern is not None:  # before masking: a token that is also a secret is named
+        text = pattern.sub(lambda m: names[m.group(0)], text)
+    return secrets.sub(MASK, text) if secrets is not None and text else text
+
+
+def apply_text(obj: Any, text: Callable[[str], str]) -> Any:
     """``obj`` with ``text`` applied to every string in it, keys included."""
     kind = type(obj)  # the common JSON types first, without the abc checks
     if kind is str:
         return text(obj)
     if kind is dict:
-        return {text(k) if type(k) is str else k: _apply(v, text) for k, v in obj.items()}
+        return {text(k) if type(k) is str else k: apply_text(v, text) for k, v in obj.items()}
     if kind is list or kind is tuple:
-        return [_apply(x, text) for x in obj]
+        return [apply_text(x, text) for x in obj]
     if kind is int or kind is float or kind is bool or obj is None:
         return obj
     if isinstance(obj, str):
         return text(str(obj))
     if isinstance(obj, Mapping):
-        return {_apply(k, text) if isinstance(k, str) else k: _apply(v, text)
+        return {apply_text(k, text) if isinstance(k, str) else k: apply_text(v, text)
                 for k, v in obj.items()}
     if isinstance(obj, list | tuple):
-        return [_apply(x, text) for x in obj]
+        return [apply_text(x, text) for x in obj]
     return obj
 
 
