@@ -181,22 +181,21 @@ class RunResults:
         """The document of results.json (``rows=False``: without its findings and probes)."""
         from audit import __version__
 
-        document = {
+        document: dict[str, Any] = {
             "schema_version": self.schema_version,
             "tool": {"name": "permaudit", "version": self.run.tool_version or __version__},
             "run": self.run.as_json(),
             "users": {u.name: u.as_json() for u in self.users},
             "inventory": self.inventory.to_json(),
-            "probes": [p.as_json() for p in self.probes] if rows else [],
             "incidents": [i.as_json() for i in self.incidents],
-            "findings": [f.as_json() for f in self.findings] if rows else [],
             "analysis": dict(self.analysis),
             "usage": None if self.usage is None else {u: dict(c) for u, c in self.usage.items()},
             "usage_days": self.usage_days,
             "usage_missing": list(self.usage_missing),
         }
-        if not rows:
-            del document["probes"], document["findings"]
+        if rows:
+            document["findings"] = [f.as_json() for f in self.findings]
+            document["probes"] = [p.as_json() for p in self.probes]
         return document
 
     @classmethod
