@@ -11,7 +11,9 @@ import gc
 import io
 import json
 import os
+import queue
 import re
+import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from itertools import accumulate, chain, compress, repeat
 from operator import attrgetter, is_
@@ -35,16 +37,63 @@ def private_dir(path: Path) -> Path:
     return path
 
 
+SPOOL_THREAD = "permaudit-file-writer"
+
+
+class _Spool:
+    """A binary file written by a thread of its own: while the kernel copies one chunk
+    (hundreds of MB at a million rows), the writer makes the next one on another core.
+
+    At most ``DEPTH`` chunks wait, so memory stays flat; a failed write (a full disk) is
+    raised by the writer's next ``write`` and by :meth:`close`, and nothing more is written.
+    """
+
+    DEPTH = 4
+
+    def __init__(self, fh: IO[bytes]) -> None:
+        self._fh = fh
+        self._queue: queue.Queue[bytes | None] = queue.Queue(maxsize=self.DEPTH)
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._drain, name=SPOOL_THREAD, daemon=True)
+        self._thread.start()
+
+    def write(self, data: bytes) -> int:
+        if self._error is not None:
+            raise self._error
+        self._queue.put(data)
+        return len(data)
+
+    def _drain(self) -> None:
+        while (data := self._queue.get()) is not None:
+            if self._error is None:
+                try:
+                    self._fh.write(data)
+                except BaseException as exc:  # handed to the writer's thread
+                    self._error = exc
+
+    def close(self) -> None:
+        """Wait for every chunk to be written; raise the write's error, if any."""
+        self._queue.put(None)
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+
+
 @contextlib.contextmanager
 def private_bytes(path: Path) -> Iterator[IO[bytes]]:
-    """:func:`private_text` for a writer that encodes and redacts its own bytes."""
+    """:func:`private_text` for a writer that encodes and redacts its own bytes (written
+    by a thread of its own, :class:`_Spool`)."""
     tmp = path.with_name(f".{path.name}.tmp")
     with contextlib.suppress(FileNotFoundError):
         tmp.unlink()
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, FILE_MODE)
     try:
         with os.fdopen(fd, "wb") as fh:
-            yield fh
+            spool = _Spool(fh)
+            try:
+                yield spool  # type: ignore[misc]  # it writes as a binary file does
+            finally:
+                spool.close()
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
