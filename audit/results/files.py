@@ -40,7 +40,7 @@ def private_dir(path: Path) -> Path:
 SPOOL_THREAD = "permaudit-file-writer"
 
 
-class _Spool:
+class Spool:
     """A binary file written by a thread of its own: while the kernel copies one chunk
     (hundreds of MB at a million rows), the writer makes the next one on another core.
 
@@ -80,18 +80,18 @@ class _Spool:
 
 
 @contextlib.contextmanager
-def private_bytes(path: Path) -> Iterator[IO[bytes]]:
+def private_bytes(path: Path) -> Iterator[Spool]:
     """:func:`private_text` for a writer that encodes and redacts its own bytes (written
-    by a thread of its own, :class:`_Spool`)."""
+    by a thread of its own, :class:`Spool`)."""
     tmp = path.with_name(f".{path.name}.tmp")
     with contextlib.suppress(FileNotFoundError):
         tmp.unlink()
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, FILE_MODE)
     try:
         with os.fdopen(fd, "wb") as fh:
-            spool = _Spool(fh)
+            spool = Spool(fh)
             try:
-                yield spool  # type: ignore[misc]  # it writes as a binary file does
+                yield spool
             finally:
                 spool.close()
         os.replace(tmp, path)
@@ -251,7 +251,7 @@ class CsvWriter:
     """CSV columns written as csv.writer writes their rows; every cell redacted and
     neutralised (:func:`csv_cell`), each distinct value of a column cleaned once."""
 
-    def __init__(self, fh: IO[bytes], columns: Sequence[str], redactor: Redactor) -> None:
+    def __init__(self, fh: Spool, columns: Sequence[str], redactor: Redactor) -> None:
         self._fh = fh
         self._clean = _Cleaner(redactor)
         self._memos: list[dict[Any, bytes]] = [{} for _ in columns]
