@@ -94,10 +94,17 @@ def _measure(conn: Connection, rows: int) -> None:
     from audit.render.ocsf import write_ocsf
     from audit.render.terminal import render_terminal
     from audit.results.files import write_probes_csv
+    from audit.results.redact import REDACTOR
 
     gc.disable()  # building a million frozen rows with the collector on takes minutes
     record = synthetic_results(rows)
+    # as a run's record stands when the crawl ends: its rows in the collector's oldest
+    # generation (they were made over hours), and the names of secret-bearing documents
+    # learned (discovery learns the inventory's, each survey the ones it lists)
     gc.enable()
+    gc.collect()
+    REDACTOR.learn_inventory(record.inventory)
+    REDACTOR.learn_probes(record.probes)
     built = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     figures: dict[str, Any] = {"rows": len(record.probes), "users": len(record.users),
                                "doctypes": len(record.doctypes), "rss_after_build_mib": built}

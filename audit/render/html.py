@@ -23,7 +23,7 @@ from markupsafe import Markup, escape
 
 from audit import __version__
 from audit.render.view import GLYPHS, OPS, Cell, ReportView, build_view, clean
-from audit.results.files import private_text
+from audit.results.files import gc_paused, private_text
 from audit.results.record import RunResults
 
 TEMPLATE = "report.html.j2"
@@ -131,6 +131,11 @@ def sheet_findings_html(view: ReportView, e: Callable[[str], str]) -> list[Marku
 
 
 def render_html(results: RunResults) -> str:
+    with gc_paused():  # a million rows alive: each automatic collection walks them all
+        return _render(results)
+
+
+def _render(results: RunResults) -> str:
     css, js = _asset("report.css"), _asset("report.js")
     view = build_view(results)
     e = escaper(view)
@@ -144,7 +149,8 @@ def render_html(results: RunResults) -> str:
 
 def write_html(results: RunResults, outdir: Path) -> Path:
     path = outdir / REPORT_FILE
-    page = render_html(results)
-    with private_text(path) as fh:
-        fh.write(page)
+    with gc_paused():
+        page = render_html(results)
+        with private_text(path) as fh:
+            fh.write(page)
     return path

@@ -10,7 +10,7 @@ from typing import Any
 from tabulate import tabulate
 
 from audit.model import Operation, Outcome, ProbeResult, Severity
-from audit.results.files import probe_columns
+from audit.results.files import gc_paused, probe_columns
 from audit.results.record import RunResults
 
 TOP_FINDINGS = 10
@@ -73,6 +73,11 @@ _ANSI = {"critical": "1;31", "high": "31", "medium": "33", "low": "36", "info": 
 def render_terminal(results: RunResults, color: bool = False, top: int = TOP_FINDINGS) -> str:
     """The summary of a record: counts per user, the allowed cells that matter, then the
     findings by severity with the worst ``top`` spelled out (and their fix)."""
+    with gc_paused():  # a million rows alive: each automatic collection walks them all
+        return _render(results, color, top)
+
+
+def _render(results: RunResults, color: bool, top: int) -> str:
     names = [u.name for u in results.users]
     lines = [render_summary(results.probes, names)]
     findings, analysis = results.findings, results.analysis
