@@ -6,8 +6,9 @@ vocabulary of DESIGN.md (outcome words, probe columns) and nothing else.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import TypeVar
 
 
 class Operation(StrEnum):
@@ -103,10 +104,9 @@ class Attempt:
 
     @classmethod
     def from_json(cls, data: dict[str, object]) -> Attempt:
-        status = data.get("http_status")
         return cls(target=str(data.get("target") or ""),
-                   method=ProbeMethod(str(data.get("method") or "")),
-                   http_status=int(str(status)) if status not in (None, "") else None,
+                   method=_member(_METHODS, ProbeMethod, data.get("method") or ""),
+                   http_status=_status(data.get("http_status")),
                    exc_type=str(data.get("exc_type") or ""),
                    message=str(data.get("message") or ""), note=str(data.get("note") or ""))
 
@@ -190,29 +190,50 @@ class ProbeResult:
     @classmethod
     def from_json(cls, data: dict[str, object]) -> ProbeResult:
         attempts = data.get("attempts") or ()
-        row = cls.from_row(data)
-        if not isinstance(attempts, list | tuple):
-            return row
-        return replace(row, attempts=tuple(Attempt.from_json(a) for a in attempts
-                                           if isinstance(a, dict)))
+        return cls.from_row(data, tuple(Attempt.from_json(a) for a in attempts
+                                        if isinstance(a, dict))
+                            if isinstance(attempts, list | tuple) else ())
 
     @classmethod
-    def from_row(cls, row: dict[str, object]) -> ProbeResult:
-        status = row.get("http_status")
+    def from_row(cls, row: dict[str, object], attempts: tuple[Attempt, ...] = ()
+                 ) -> ProbeResult:
+        """A row of probes.csv (or of results.json, with its ``attempts``); a million are
+        read back for a large run, so the common value types take the short way."""
         latency = row.get("latency_ms")
-        limits = str(row.get("limits") or "")
+        limits = row.get("limits") or ""
         return cls(
             user=str(row["user"]),
             doctype=str(row["doctype"]),
-            op=Operation(str(row["op"])),
-            outcome=Outcome(str(row["outcome"])),
-            method=ProbeMethod(str(row.get("method") or "")),
-            http_status=int(str(status)) if status not in (None, "") else None,
+            op=_member(_OPERATIONS, Operation, row["op"]),
+            outcome=_member(_OUTCOMES, Outcome, row["outcome"]),
+            method=_member(_METHODS, ProbeMethod, row.get("method") or ""),
+            http_status=_status(row.get("http_status")),
             exc_type=str(row.get("exc_type") or ""),
             message=str(row.get("message") or ""),
             target=str(row.get("target") or ""),
-            limits=tuple(x for x in limits.split(";") if x),
+            limits=tuple(x for x in str(limits).split(";") if x) if limits else (),
             reason=str(row.get("reason") or ""),
-            latency_ms=float(str(latency)) if latency not in (None, "") else None,
+            latency_ms=float(latency) if type(latency) is float or type(latency) is int
+            else float(str(latency)) if latency not in (None, "") else None,
             at=str(row.get("at") or ""),
+            attempts=attempts,
         )
+
+
+_E = TypeVar("_E", bound=StrEnum)
+_OPERATIONS: dict[str, Operation] = {m.value: m for m in Operation}
+_OUTCOMES: dict[str, Outcome] = {m.value: m for m in Outcome}
+_METHODS: dict[str, ProbeMethod] = {m.value: m for m in ProbeMethod}
+
+
+def _member(members: dict[str, _E], kind: type[_E], value: object) -> _E:
+    """The member named ``value``; anything else is refused as ``kind(str(value))`` is."""
+    found = members.get(value) if type(value) is str else None
+    return found if found is not None else kind(str(value))
+
+
+def _status(value: object) -> int | None:
+    """An HTTP status as a row holds it (a number, a text of one, or nothing)."""
+    if type(value) is int:
+        return value
+    return int(str(value)) if value not in (None, "") else None

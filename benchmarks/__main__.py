@@ -236,14 +236,16 @@ def real_bench(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def extras(figures: dict[str, Any]) -> None:
-    """Figures of the analysis and report benches, where those modules exist."""
-    for name, func in (("analysis", "bench_analysis"), ("report", "bench_report")):
+    """Figures of the analysis, reading and report benches, where those modules exist."""
+    for key, name, func in (("analysis", "analysis", "bench_analysis"),
+                            ("reading", "analysis", "bench_reading"),
+                            ("report", "report", "bench_report")):
         try:
             module = importlib.import_module(f"benchmarks.{name}")
         except ModuleNotFoundError:
             continue
-        log(f"{name} bench ...")
-        figures[name] = getattr(module, func)()
+        log(f"{key} bench ...")
+        figures[key] = getattr(module, func)()
 
 
 def table(figures: Mapping[str, Any]) -> str:

@@ -156,6 +156,73 @@ def bench_analysis(rows: int = 1_000_000) -> dict[str, Any]:
     return figures
 
 
+def _write_run(conn: Connection, rows: int, path: str) -> None:
+    """Child process: the analysed synthetic run's results.json at ``path`` (untimed)."""
+    import gc
+
+    from audit.analysis import AnalysisOptions, analyse
+
+    gc.disable()
+    record = analyse(synthetic_results(rows), AnalysisOptions())
+    record.write(Path(path))
+    conn.send({"rows": len(record.probes), "file_mb": round(Path(path).stat().st_size / 1e6, 1)})
+
+
+def _read_run(conn: Connection, path: str, whole: bool) -> None:
+    """Child process: read results.json back as ``report`` / ``diff`` / ``--baseline`` do
+    (``whole``: as a file in another layout is read, parsed whole), timed, with its peak RSS."""
+    import resource
+    import time
+
+    from audit.results import reading
+    from audit.results.files import gc_paused
+    from audit.results.record import RunResults
+
+    start, start_cpu = time.perf_counter(), time.process_time()
+    if whole:
+        with gc_paused():
+            source = Path(path)
+            record = RunResults.from_json(reading.parse_whole(source.read_bytes(), path), path)
+    else:
+        record = RunResults.load(Path(path))
+    conn.send({"rows": len(record.probes), "seconds": round(time.perf_counter() - start, 2),
+               "cpu_s": round(time.process_time() - start_cpu, 2),
+               "peak_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)})
+
+
+def _child(target: Any, *args: Any) -> dict[str, Any]:
+    ctx = mp.get_context("spawn")
+    parent, child = ctx.Pipe()
+    proc = ctx.Process(target=target, args=(child, *args))
+    proc.start()
+    child.close()
+    try:
+        figures: dict[str, Any] = parent.recv()
+    except EOFError:
+        proc.join()
+        raise RuntimeError(f"the benchmark process died (exit code {proc.exitcode})") from None
+    proc.join()
+    return figures
+
+
+def bench_reading(rows: int = 1_000_000) -> dict[str, Any]:
+    """Reading an analysed run of ``rows`` probe rows back, each way in a fresh process:
+    line by line (the writer's layout) and parsed whole (any other layout)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        path = str(Path(tmp) / "results.json")
+        figures = _child(_write_run, rows, path)
+        figures["line_by_line"] = _child(_read_run, path, False)
+        figures["whole"] = _child(_read_run, path, True)
+    line, whole = figures["line_by_line"], figures["whole"]
+    figures["seconds_ratio"] = round(whole["seconds"] / max(line["seconds"], 1e-9), 2)
+    figures["rss_ratio"] = round(whole["peak_rss_mib"] / max(line["peak_rss_mib"], 1), 2)
+    return figures
+
+
 if __name__ == "__main__":
-    count = int(sys.argv[1]) if len(sys.argv) > 1 else 1_000_000
-    print(json.dumps(bench_analysis(count), indent=1))
+    count = int(sys.argv[2]) if len(sys.argv) > 2 else 1_000_000
+    if len(sys.argv) > 1 and sys.argv[1] == "reading":
+        print(json.dumps(bench_reading(count), indent=1))
+    else:
+        count = int(sys.argv[1]) if len(sys.argv) > 1 and sys.argv[1].isdigit() else count
+        print(json.dumps(bench_analysis(count), indent=1))

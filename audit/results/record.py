@@ -12,8 +12,7 @@ optional keys take their defaults. A file written by a newer major schema is ref
 
 from __future__ import annotations
 
-import json
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -199,8 +198,13 @@ class RunResults:
         return document
 
     @classmethod
-    def from_json(cls, data: Any, source: str = "results.json") -> RunResults:
-        if not isinstance(data, dict) or "run" not in data or "probes" not in data:
+    def from_json(cls, data: Any, source: str = "results.json", *,
+                  findings: Iterable[Any] | None = None,
+                  probes: Iterable[Any] | None = None) -> RunResults:
+        """The record of a parsed results.json; ``findings`` and ``probes``, when given,
+        stand for the document's own lists (a file read row by row)."""
+        if not isinstance(data, dict) or "run" not in data or (
+                "probes" not in data and probes is None):
             raise SchemaError(f"{source}: not a permaudit results.json")
         version = data.get("schema_version")
         if not isinstance(version, int) or version < 1:
@@ -209,12 +213,15 @@ class RunResults:
             raise SchemaError(f"{source}: written by a newer permaudit (schema {version}; this "
                               f"one reads up to {SCHEMA_VERSION}) — upgrade permaudit")
         try:
-            return cls._decode(data, version)
+            return cls._decode(data, version,
+                               data.get("findings") or () if findings is None else findings,
+                               data["probes"] if probes is None else probes)
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             raise SchemaError(f"{source}: malformed ({type(exc).__name__}: {exc})") from None
 
     @classmethod
-    def _decode(cls, data: Mapping[str, Any], version: int) -> RunResults:
+    def _decode(cls, data: Mapping[str, Any], version: int, findings: Iterable[Any],
+                probes: Iterable[Any]) -> RunResults:
         users_raw = data.get("users") or []
         if isinstance(users_raw, dict):  # config name -> user
             users_raw = list(users_raw.values())
@@ -229,9 +236,9 @@ class RunResults:
             run=RunInfo.from_json(data["run"]),
             users=tuple(UserRecord.from_json(u) for u in users_raw),
             inventory=inventory,
-            probes=tuple(ProbeResult.from_json(p) for p in data["probes"]),
+            probes=tuple(map(ProbeResult.from_json, probes)),
             incidents=tuple(Incident.from_json(i) for i in data.get("incidents") or ()),
-            findings=tuple(Finding.from_json(f) for f in data.get("findings") or ()),
+            findings=tuple(map(Finding.from_json, findings)),
             analysis=dict(data.get("analysis") or {}),
             usage=None if usage is None else {
                 str(u): {str(k): int(n) for k, n in c.items()} for u, c in usage.items()},
@@ -249,14 +256,10 @@ class RunResults:
 
     @classmethod
     def load(cls, path: Path) -> RunResults:
-        try:
-            text = path.read_text(encoding="utf-8")
-        except FileNotFoundError:
-            raise SchemaError(f"{path}: no such file (is this a permaudit OUTDIR?)") from None
-        except OSError as exc:
-            raise SchemaError(f"{path}: cannot be read ({exc.strerror})") from None
-        try:
-            data = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise SchemaError(f"{path}: not valid JSON (line {exc.lineno})") from None
-        return cls.from_json(data, source=str(path))
+        """The record in ``path`` (read row by row when in the writer's layout)."""
+        from audit.results import reading
+
+        def build(data: Any, findings: list[Any] | None, probes: Iterable[Any] | None
+                  ) -> RunResults:
+            return cls.from_json(data, str(path), findings=findings, probes=probes)
+        return reading.load(path, build)
