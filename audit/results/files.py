@@ -167,6 +167,13 @@ class _Cleaner:
 
     def csv_field(self, value: object) -> bytes:
         """A value as csv.writer writes it as one field, redacted and neutralised."""
+        if type(value) is str:  # most fields: no container checks
+            text = self._redact(value)
+            if text.startswith(_CSV_TRIGGERS):
+                text = "'" + text
+            if _NEEDS_QUOTES.search(text) is not None:
+                text = '"' + text.replace('"', '""') + '"'
+            return text.encode("utf-8")
         if isinstance(value, tuple) and all(isinstance(v, str) for v in value):
             value = ";".join(value)  # limits: a ;-list
         elif isinstance(value, Mapping | list | tuple):  # not a CSV value: as it prints
@@ -407,12 +414,10 @@ def write_results_json(path: Path, document: Mapping[str, Any], probes: Sequence
         clean = _Cleaner(redact)
         with private_bytes(path) as fh:
             fh.write(head[:-1].rstrip() + b',\n  "findings": [')
-            keys = list(dict.fromkeys(k for f in findings for k in f))
-            found = _JsonRows(clean, keys)
             separator = b"\n"
-            for chunk in _chunks(findings):
-                lines = found.lines([[f.get(k) for f in chunk] for k in keys])
-                fh.write(separator + b",\n".join(lines))
+            for chunk in _chunks(findings):  # each finding's texts are its own: no memo
+                lines = _record_lines([apply_text(f, clean.text) for f in chunk], exact=True)
+                fh.write(separator + lines)
                 separator = b",\n"
             fh.write(b'\n  ],\n  "probes": [')
             rows = _JsonRows(clean, PROBE_COLUMNS, close=False, joined=("limits",))
@@ -424,22 +429,35 @@ def write_results_json(path: Path, document: Mapping[str, Any], probes: Sequence
             fh.write(b"\n  ]\n}\n")
 
 
-def write_json_lines(path: Path, records: Sequence[Mapping[str, Any]]) -> None:
-    """A JSON array of records already redacted, one record per line."""
+def _record_lines(records: Sequence[Mapping[str, Any]], *, exact: bool) -> bytes:
+    """Records as compact JSON objects, one per line, joined by ",\n" (no brackets).
+
+    When every record starts with the same key, one orjson call writes them all and the
+    text is cut between them: ``},{"key":`` with its quotes bare occurs nowhere inside a
+    JSON string (a quote in a string is escaped), so it matches between two records, and
+    else only between two objects nested in one, where the line break it adds is only
+    whitespace. ``exact``: one record per line whatever they hold (results.json is read
+    back line by line): a cut inside a record is seen (compact JSON holds no other line
+    break) and the records are then written one by one."""
     first = {next(iter(r), None) for r in records}
     key = first.pop() if len(first) == 1 else None
+    if isinstance(key, str):
+        boundary = b"},{" + orjson.dumps(key) + b":"
+        text = _dumps(list(records), indent=False)[1:-1].replace(
+            boundary, b"},\n" + boundary[2:])
+        if not exact or text.count(b"\n") == len(records) - 1:
+            return text
+    return b",\n".join(_dumps(r, indent=False) for r in records)
+
+
+def write_json_lines(path: Path, records: Sequence[Mapping[str, Any]]) -> None:
+    """A JSON array of records already redacted, one record per line."""
     with private_bytes(path) as fh:
         fh.write(b"[")
         separator = b"\n"
         for start in range(0, len(records), CHUNK_ROWS):
-            chunk = records[start:start + CHUNK_ROWS]
-            if isinstance(key, str):  # one call for the chunk, cut between its records
-                boundary = b"},{" + orjson.dumps(key) + b":"
-                text = _dumps(list(chunk), indent=False)[1:-1].replace(
-                    boundary, b"},\n" + boundary[2:])
-            else:
-                text = b",\n".join(_dumps(r, indent=False) for r in chunk)
-            fh.write(separator + text)
+            fh.write(separator + _record_lines(records[start:start + CHUNK_ROWS],
+                                               exact=False))
             separator = b",\n"
         fh.write(b"\n]\n")
 

@@ -157,3 +157,17 @@ def test_a_file_that_is_not_utf8_text_is_one_line(tmp_path: Path) -> None:
     with pytest.raises(SchemaError) as info:
         RunResults.load(path)
     assert "not UTF-8" in str(info.value) and str(path) in str(info.value)
+
+
+def test_each_finding_is_one_line_whatever_it_holds(tmp_path: Path) -> None:
+    """Findings are written by one call per chunk and cut between them; a finding that
+    holds objects starting with the same key is not cut inside."""
+    from audit.results.files import write_results_json
+
+    path = tmp_path / "results.json"
+    findings = [{"id": "a", "more": [{"id": "b"}, {"id": "c"}]}, {"id": "d", "more": []}]
+    write_results_json(path, {"schema_version": 2}, (), findings)
+    lines = path.read_bytes().splitlines()
+    start = lines.index(b'  "findings": [') + 1
+    rows = lines[start:lines.index(b"  ],", start)]
+    assert [json.loads(row.rstrip(b",")) for row in rows] == findings
