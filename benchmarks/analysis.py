@@ -142,18 +142,7 @@ def _measure(conn: Connection, rows: int) -> None:
 
 def bench_analysis(rows: int = 1_000_000) -> dict[str, Any]:
     """Seconds of each step and the peak RSS (MiB) of a child process doing them."""
-    ctx = mp.get_context("spawn")
-    parent, child = ctx.Pipe()
-    proc = ctx.Process(target=_measure, args=(child, rows))
-    proc.start()
-    child.close()  # the child's end: when it dies, recv() ends instead of waiting forever
-    try:
-        figures: dict[str, Any] = parent.recv()
-    except EOFError:
-        proc.join()
-        raise RuntimeError(f"the benchmark process died (exit code {proc.exitcode})") from None
-    proc.join()
-    return figures
+    return _child(_measure, rows)
 
 
 def _write_run(conn: Connection, rows: int, path: str) -> None:
@@ -191,11 +180,12 @@ def _read_run(conn: Connection, path: str, whole: bool) -> None:
 
 
 def _child(target: Any, *args: Any) -> dict[str, Any]:
+    """What ``target(conn, *args)`` sends back from a fresh (spawned) process."""
     ctx = mp.get_context("spawn")
     parent, child = ctx.Pipe()
     proc = ctx.Process(target=target, args=(child, *args))
     proc.start()
-    child.close()
+    child.close()  # the child's end: when it dies, recv() ends instead of waiting forever
     try:
         figures: dict[str, Any] = parent.recv()
     except EOFError:
@@ -219,10 +209,8 @@ def bench_reading(rows: int = 1_000_000) -> dict[str, Any]:
     return figures
 
 
-if __name__ == "__main__":
-    count = int(sys.argv[2]) if len(sys.argv) > 2 else 1_000_000
-    if len(sys.argv) > 1 and sys.argv[1] == "reading":
-        print(json.dumps(bench_reading(count), indent=1))
-    else:
-        count = int(sys.argv[1]) if len(sys.argv) > 1 and sys.argv[1].isdigit() else count
-        print(json.dumps(bench_analysis(count), indent=1))
+if __name__ == "__main__":  # python -m benchmarks.analysis [reading] [ROWS]
+    args = sys.argv[1:]
+    bench = bench_reading if args[:1] == ["reading"] else bench_analysis
+    rows = [int(a) for a in args if a.isdigit()]
+    print(json.dumps(bench(rows[0] if rows else 1_000_000), indent=1))
