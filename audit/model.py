@@ -86,7 +86,7 @@ PROBE_COLUMNS: tuple[str, ...] = (
 )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Attempt:
     """One request a cell sent (a target tried, a question asked): the evidence behind a row."""
 
@@ -111,7 +111,7 @@ class Attempt:
                    message=str(data.get("message") or ""), note=str(data.get("note") or ""))
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Finding:
     """One row of findings.csv (DESIGN.md "Findings catalogue")."""
 
@@ -143,7 +143,7 @@ class Finding:
                    recommendation=str(data.get("recommendation") or ""))
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ProbeResult:
     """One row of probes.csv: what one user could do with one operation on one DocType."""
 
