@@ -17,6 +17,7 @@ redacted. A redacted name is never redacted twice (``sha256:…`` stays as it is
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import re
 import threading
@@ -51,11 +52,14 @@ _CONTROLS = re.compile(  # a file keeps tab, newline and carriage return (CSV ne
 _RENDERER_COLORS = re.compile(r"\x1b\[(?:0|1;31|31|33|36|34)m")
 _CONTROLS_TERMINAL = re.compile(
     "[\x00-\x08\x0b-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]|\r")
+# a lone UTF-16 surrogate: valid in a JSON reply ("\\ud800"), but no UTF-8 file can hold it
+_SURROGATES = re.compile("[\ud800-\udfff]")
+REPLACEMENT = "\ufffd"
 
 
 def fingerprint(name: str) -> str:
     """``sha256:<first 12 hex>`` of a secret name: stable across runs, not reversible."""
-    return "sha256:" + hashlib.sha256(name.encode("utf-8")).hexdigest()[:12]
+    return "sha256:" + hashlib.sha256(name.encode("utf-8", "surrogatepass")).hexdigest()[:12]
 
 
 def is_fingerprint(text: str) -> bool:
@@ -94,11 +98,13 @@ def _holds_mapping(value: object) -> bool:
 
 def strip_controls(text: str, *, terminal: bool = False) -> str:
     """``text`` without escape sequences and control characters (newline, tab and carriage
-    return stay in a file; on a terminal, carriage returns go too)."""
+    return stay in a file; on a terminal, carriage returns go too), each lone surrogate
+    replaced by U+FFFD."""
     if not text or (text.isascii() and text.isprintable()):  # no escape, no control
         return text
     text = _ANSI.sub("", text)
-    return (_CONTROLS_TERMINAL if terminal else _CONTROLS).sub("", text)
+    text = (_CONTROLS_TERMINAL if terminal else _CONTROLS).sub("", text)
+    return text if text.isascii() else _SURROGATES.sub(REPLACEMENT, text)
 
 
 class Redactor:
@@ -188,8 +194,14 @@ class Redactor:
             for name in new:
                 hashed = fingerprint(name)
                 known[name] = hashed
-                for encoded in url_forms(name):  # as it travels in a URL path (debug logs)
-                    known.setdefault(encoded, hashed)
+                # a text is stripped before names are looked for: the name as it then reads
+                visible = strip_controls(name)
+                if visible:
+                    known.setdefault(visible, hashed)
+                for form in {name, visible}:  # as it travels in a URL (debug logs)
+                    with contextlib.suppress(UnicodeEncodeError):  # a surrogate cannot
+                        for encoded in url_forms(form):
+                            known.setdefault(encoded, hashed)
             self._names = known
             searchable = [n for n in known if len(n) >= MIN_NAME_IN_TEXT]
             self._pattern = re.compile(trie_pattern(searchable)) if searchable else None

@@ -1,0 +1,144 @@
+"""A reply may carry a lone UTF-16 surrogate (``"\\ud800"`` is valid JSON; Python's json
+reads it into a string no UTF-8 file can hold). Every output still gets written: the
+redaction step makes it U+FFFD, and a secret name holding one is still fingerprinted."""
+
+from __future__ import annotations
+
+import io
+import json
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from audit.model import Attempt, Operation, Outcome, ProbeMethod, ProbeResult
+from audit.render.formats import Format
+from audit.results.files import write_probes_csv, write_results_json
+from audit.results.record import RunResults
+from audit.results.redact import Redactor, fingerprint, strip_controls
+from audit.sim.server import SimServer
+from audit.status import ExitCode
+from tests.crawl.conftest import demo_config, run
+
+LONE = "\ud800"
+REPLACEMENT = "\ufffd"
+OUTPUTS = ("results.json", "probes.csv", "matrix.csv", "findings.csv", "report.html",
+           "findings.ocsf.json")
+
+
+class SurrogateReplies:
+    """Every JSON error reply's message, exception and traceback gain lone surrogates
+    (written as ``\\ud800``)."""
+
+    def __init__(self, app: Callable[..., Iterable[bytes]]) -> None:
+        self.app = app
+        self.touched = 0
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> list[bytes]:
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+        environ["wsgi.input"] = io.BytesIO(environ["wsgi.input"].read(length) if length else b"")
+        seen: dict[str, Any] = {}
+
+        def capture(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
+            seen["status"], seen["headers"] = status, headers
+            return lambda data: None
+
+        result = self.app(environ, capture)
+        try:
+            payload = b"".join(result)
+        finally:
+            getattr(result, "close", lambda: None)()
+        headers = [(k, v) for k, v in seen["headers"] if k.lower() != "content-length"]
+        if int(seen["status"].split()[0]) >= 400 and payload.startswith(b"{"):
+            data = json.loads(payload)
+            if isinstance(data, dict) and data.get("exc_type"):
+                data["_error_message"] = f"{LONE}odd{LONE} {data.get('_error_message') or ''}"
+                data["exception"] = f"{data.get('exception') or ''} {LONE}".strip()
+                data["exc"] = json.dumps([f"Traceback (most recent call last):\n  {LONE}\n"])
+                payload = json.dumps(data).encode()  # ensure_ascii: written as \ud800
+                self.touched += 1
+        start_response(seen["status"], [*headers, ("Content-Length", str(len(payload)))])
+        return [payload]
+
+
+class SurrogateSim(SimServer):
+    def __init__(self) -> None:
+        super().__init__(fixture="demo", port=0)
+        self.replies = SurrogateReplies(self.app)
+        self.app = self.replies  # type: ignore[assignment]
+
+
+@pytest.mark.slow
+def test_a_crawl_whose_replies_hold_lone_surrogates_writes_every_file(tmp_path: Path) -> None:
+    with SurrogateSim() as sim:
+        result = run(demo_config(sim), tmp_path / "out", formats=tuple(Format))
+    assert sim.replies.touched > 0
+    assert result.code in (ExitCode.OK, ExitCode.FINDINGS)
+    for name in OUTPUTS:
+        text = (tmp_path / "out" / name).read_bytes().decode("utf-8")  # strict: valid UTF-8
+        assert LONE not in text
+    messages = [row["message"] for row in result.rows]
+    assert any(f"{REPLACEMENT}odd{REPLACEMENT}" in m for m in messages)
+
+
+def _row(message: str, target: str = "SINV-0001", doctype: str = "Sales Invoice") -> ProbeResult:
+    return ProbeResult(user="clerk", doctype=doctype, op=Operation.READ, outcome=Outcome.DENIED,
+                       method=ProbeMethod.REST, http_status=403, exc_type="PermissionError",
+                       message=message, target=target,
+                       attempts=(Attempt(target=target, method=ProbeMethod.REST,
+                                         http_status=403, message=message),))
+
+
+def test_the_row_writers_replace_a_lone_surrogate(tmp_path: Path) -> None:
+    rows = [_row(f"no {LONE} access"), _row("plain")] * 3
+    write_probes_csv(tmp_path / "probes.csv", rows, Redactor())
+    write_results_json(tmp_path / "results.json", {"schema": 2}, rows, redactor=Redactor())
+    csv_text = (tmp_path / "probes.csv").read_bytes().decode("utf-8")
+    json_text = (tmp_path / "results.json").read_bytes().decode("utf-8")
+    assert csv_text.count(f"no {REPLACEMENT} access") == 3
+    assert [p["message"] for p in json.loads(json_text)["probes"]].count(
+        f"no {REPLACEMENT} access") == 3
+
+
+def test_strip_controls_replaces_lone_surrogates_only() -> None:
+    assert strip_controls(f"a{LONE}b\udfffc") == f"a{REPLACEMENT}b{REPLACEMENT}c"
+    assert strip_controls("naïve 😀 text") == "naïve 😀 text"  # a real pair is no surrogate
+    assert Redactor().text(f"x{LONE}") == f"x{REPLACEMENT}"
+    assert fingerprint(f"tok{LONE}en").startswith("sha256:")
+
+
+@pytest.mark.parametrize("odd", [LONE, "\x07", "\u202e"])
+def test_a_secret_name_with_an_odd_character_is_still_fingerprinted(odd: str) -> None:
+    name = f"tokenAbc{odd}123456"
+    redactor = Redactor()
+    redactor.learn(name)
+    hashed = fingerprint(name)
+    visible = strip_controls(name)
+    for text in (name, f"quoting {name} here"):
+        out = redactor.text(text)
+        assert visible not in out and name not in out
+        assert hashed in out
+
+
+def test_a_saved_run_with_a_lone_surrogate_escape_is_read(tmp_path: Path) -> None:
+    rows = [_row("plain")]
+    path = tmp_path / "results.json"
+    RunResults(run=_info(), users=(), inventory=_inventory(), probes=tuple(rows)).write(path)
+    text = path.read_text("utf-8").replace('"message":"plain"', '"message":"odd \\ud800"', 1)
+    path.write_text(text, "utf-8")
+    record = RunResults.load(path)
+    assert record.probes[0].message in (f"odd {LONE}", f"odd {REPLACEMENT}")
+    record.write(tmp_path / "again.json")
+    again = (tmp_path / "again.json").read_bytes().decode("utf-8")
+    assert f"odd {REPLACEMENT}" in again
+
+
+def _info() -> Any:
+    from audit.results.record import RunInfo
+    return RunInfo("https://erp.example", None, "safe", "s", "f", True, "auditor")
+
+
+def _inventory() -> Any:
+    from audit.crawl.inventory import Inventory
+    return Inventory(source="auditor", doctypes={}, rules={}, users={})
