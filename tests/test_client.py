@@ -763,3 +763,17 @@ def test_drip_fed_reply_ends_at_the_deadline() -> None:
         client.get("/api/resource/Customer/Alpha")
     assert "did not complete within 1 s" in info.value.reason
     assert len(sent) == 1  # a request past its deadline is not sent again
+
+
+@pytest.mark.parametrize("how", ["path", "segments", "params"])
+def test_a_name_no_url_can_carry_is_a_transport_error_and_never_sent(how: str) -> None:
+    odd = "odd\ud800name"  # a lone surrogate, as a reply's "\ud800" reads into Python
+    unsent = pytest.raises(TransportError, match=r"not sent: .*lone UTF-16 surrogate")
+    with recording_server(ok_handler) as (url, rec), client_for(url) as client, unsent:
+        if how == "path":
+            client.get(f"/api/resource/Note/{odd}")
+        elif how == "segments":
+            client.get(resource_path("Note", odd))
+        else:
+            client.get("/api/resource/Note", params={"filters": odd})
+    assert rec.seen == []

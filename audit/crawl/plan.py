@@ -221,6 +221,18 @@ def choose_method(dt: DocTypeInfo, op: Operation, mode: Mode,
 
 
 # -- targets --------------------------------------------------------------------------------
+def _sendable(name: str) -> bool:
+    """False for a name no request can carry: a lone UTF-16 surrogate a reply held (valid
+    JSON, but no URL can encode it); such a document is never a target."""
+    if name.isascii():
+        return True
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def order_targets(inventory: Inventory, dt: DocTypeInfo, op: Operation, facts: UserFacts,
                   survey: Survey) -> list[PlannedTarget]:
     """Every candidate, best first, each once."""
@@ -264,7 +276,7 @@ def order_targets(inventory: Inventory, dt: DocTypeInfo, op: Operation, facts: U
     seen: set[str] = set()
     out: list[PlannedTarget] = []
     for name, basis in ordered:
-        if known[name].docstatus in statuses and name not in seen:
+        if known[name].docstatus in statuses and name not in seen and _sendable(name):
             seen.add(name)
             out.append(PlannedTarget(known[name], basis))
     if op is Operation.DELETE:

@@ -101,7 +101,12 @@ class TransportError(Exception):
         super().__init__(str(self))
 
     def __str__(self) -> str:
-        return REGISTRY.mask(f"{self.method} {self.url}: {self.reason}")
+        what = f"{self.method} {self.url}" if self.method else self.url
+        return REGISTRY.mask(f"{what}: {self.reason}")
+
+
+UNSENDABLE = ("not sent: a name or value from the site holds a lone UTF-16 surrogate, "
+              "which no URL can carry")
 
 
 class RedirectError(TransportError):
@@ -126,8 +131,12 @@ class InsecureURLError(Exception):
 
 
 def encode_path(*segments: str) -> str:
-    """``/seg1/seg2`` with each segment percent-encoded ('/' inside a name too)."""
-    return "".join("/" + quote(str(s), safe="") for s in segments)
+    """``/seg1/seg2`` with each segment percent-encoded ('/' inside a name too); a segment
+    no URL can carry (a lone surrogate, from a reply) is a TransportError: never sent."""
+    try:
+        return "".join("/" + quote(str(s), safe="") for s in segments)
+    except UnicodeEncodeError:
+        raise TransportError("", "/" + "/".join(map(str, segments)), UNSENDABLE) from None
 
 
 def resource_path(doctype: str, name: str | None = None) -> str:
@@ -291,7 +300,10 @@ class FrappeClient:
         re-reads the target's docstatus.
         """
         method = method.upper()
-        url = self.url_for(path)
+        try:
+            url = self.url_for(path)
+        except UnicodeEncodeError:
+            raise TransportError(method, self.base_url, UNSENDABLE) from None
         extra: dict[str, str | None] = dict(headers or {})
         if not authenticate:
             extra.update({"Authorization": None, "Cookie": None, "X-Frappe-CSRF-Token": None})
@@ -399,6 +411,8 @@ class FrappeClient:
                     body = self._read_body(response, method, url, started)
                 finally:
                     response.close()
+            except UnicodeEncodeError:  # a query value no URL can carry: never sent
+                raise TransportError(method, url, UNSENDABLE) from None
             except requests.exceptions.SSLError as exc:
                 raise TransportError(method, url, _tls_reason(exc)) from None
             except requests.exceptions.ConnectTimeout:

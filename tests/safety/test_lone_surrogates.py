@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from audit.http.client import UNSENDABLE
 from audit.model import Attempt, Operation, Outcome, ProbeMethod, ProbeResult
 from audit.render.formats import Format
 from audit.results.files import write_probes_csv, write_results_json
@@ -19,7 +20,7 @@ from audit.results.record import RunResults
 from audit.results.redact import Redactor, fingerprint, strip_controls
 from audit.sim.server import SimServer
 from audit.status import ExitCode
-from tests.crawl.conftest import demo_config, run
+from tests.crawl.conftest import demo_config, mismatches, run
 
 LONE = "\ud800"
 REPLACEMENT = "\ufffd"
@@ -62,10 +63,44 @@ class SurrogateReplies:
         return [payload]
 
 
+class SurrogateNames:
+    """Every list of documents (the DocType list too) gains one whose name holds a lone
+    surrogate: no URL or query can carry it back to the site."""
+
+    def __init__(self, app: Callable[..., Iterable[bytes]]) -> None:
+        self.app = app
+        self.touched = 0
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> list[bytes]:
+        seen: dict[str, Any] = {}
+
+        def capture(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
+            seen["status"], seen["headers"] = status, headers
+            return lambda data: None
+
+        result = self.app(environ, capture)
+        try:
+            payload = b"".join(result)
+        finally:
+            getattr(result, "close", lambda: None)()
+        headers = [(k, v) for k, v in seen["headers"] if k.lower() != "content-length"]
+        path = environ.get("PATH_INFO", "")
+        if seen["status"].startswith("200") and environ["REQUEST_METHOD"] == "GET" \
+                and path.startswith("/api/resource/") and path.count("/") == 3:
+            data = json.loads(payload)
+            listed = data.get("data") if isinstance(data, dict) else None
+            if isinstance(listed, list) and listed and isinstance(listed[0], dict):
+                listed.insert(0, dict(listed[0], name=f"odd{LONE}name"))
+                payload = json.dumps(data).encode()
+                self.touched += 1
+        start_response(seen["status"], [*headers, ("Content-Length", str(len(payload)))])
+        return [payload]
+
+
 class SurrogateSim(SimServer):
-    def __init__(self) -> None:
+    def __init__(self, middleware: Callable[..., Any] = SurrogateReplies) -> None:
         super().__init__(fixture="demo", port=0)
-        self.replies = SurrogateReplies(self.app)
+        self.replies = middleware(self.app)
         self.app = self.replies  # type: ignore[assignment]
 
 
@@ -80,6 +115,27 @@ def test_a_crawl_whose_replies_hold_lone_surrogates_writes_every_file(tmp_path: 
         assert LONE not in text
     messages = [row["message"] for row in result.rows]
     assert any(f"{REPLACEMENT}odd{REPLACEMENT}" in m for m in messages)
+
+
+@pytest.mark.slow
+def test_a_name_no_request_can_carry_gives_errors_never_a_crash(tmp_path: Path) -> None:
+    with SurrogateSim(SurrogateNames) as sim:
+        result = run(demo_config(sim), tmp_path / "out", formats=tuple(Format))
+        rows = result.rows
+        odd = [r for r in rows if r["doctype"] not in sim.site.doctypes]  # the listed one
+        result.data["probes"] = [r for r in rows if r["doctype"] in sim.site.doctypes]
+        wrong = mismatches(result, sim, verdicts_only=True)
+    assert sim.replies.touched > 0
+    assert result.code in (ExitCode.OK, ExitCode.FINDINGS)
+    assert not wrong
+    for name in OUTPUTS:
+        assert LONE not in (tmp_path / "out" / name).read_bytes().decode("utf-8")
+    assert odd and all(r["outcome"] not in ("allowed", "denied") for r in odd), odd[:3]
+    # a document of that name is never tried: each cell of a real DocType takes the next
+    unsent = [r for r in result.rows if UNSENDABLE in r["reason"]
+              or any(UNSENDABLE in a["note"] for a in r["attempts"])]
+    assert unsent == [], [(r["doctype"], r["op"], r["reason"]) for r in unsent[:3]]
+    assert all(UNSENDABLE in r["reason"] for r in odd if r["outcome"] == "error")
 
 
 def _row(message: str, target: str = "SINV-0001", doctype: str = "Sales Invoice") -> ProbeResult:
