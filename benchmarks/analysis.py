@@ -5,6 +5,10 @@ times ``analyse`` and the writing of every output format (probes.csv, matrix.csv
 findings.csv, results.json, the terminal summary, report.html, findings.ocsf.json), each
 once as a run writes them, and reports the wall and CPU seconds of each step and the
 child's peak RSS. Building the rows is not timed. Nothing asserts a speed.
+
+The rows are as distinct as a real crawl's: each has its own time (to the microsecond)
+and latency, and every stale-write reply quotes the server's clock, so those texts are
+not the few repeated ones a writer's memo would make cheap.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ import multiprocessing as mp
 import os
 import sys
 import tempfile
+from datetime import UTC, datetime, timedelta
 from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
@@ -38,11 +43,15 @@ def synthetic_results(rows: int) -> Any:
     rules = {n: (RuleRow(n, roles[j % 20], 0, False, frozenset({"read", "write", "create"})),
                  RuleRow(n, roles[(j + 7) % 20], 0, j % 4 == 0, frozenset({"read", "submit"})))
              for j, n in enumerate(names)}
-    users, facts, probes = [], {}, []
+    users, facts = [], {}
+    probes: list[ProbeResult] = []
     ops = list(Operation)
     allowed, denied, na = Outcome.ALLOWED, Outcome.DENIED, Outcome.NOT_APPLICABLE
     replies = {allowed: (417, "TimestampMismatchError"), na: (None, ""),
                denied: (403, "Insufficient Permission for the document")}
+    stale = ("Error: Document has been modified after you have opened it (2026-09-03 "
+             "06:01:00.619147, {}). Please refresh to get the latest document.")
+    start = datetime(2026, 12, 2, 10, tzinfo=UTC)
     grants = {(r.role, n, op) for n, rows_ in rules.items() for r in rows_ for op in r.rights}
     for i in range(USERS):
         name, email = f"user{i:02d}", f"user{i:02d}@example.com"
@@ -63,6 +72,12 @@ def synthetic_results(rows: int) -> Any:
                     ok = any((role, dt, op.value) in grants for role in mine)
                     outcome = allowed if ok != ((i * 7 + j * 3 + k) % 100 == 0) else denied
                 status, message = replies[outcome]
+                # as a real crawl's rows: each its own time (to the microsecond), latency,
+                # and a stale-write reply quoting the server's clock
+                n = len(probes)
+                when = start + timedelta(microseconds=n * 7_919)
+                if op is Operation.WRITE and outcome is allowed:
+                    message = stale.format(when.strftime("%Y-%m-%d %H:%M:%S.%f"))
                 target = f"{dt[:4].upper()}-{j:05d}"
                 tried = () if outcome is na else (
                     Attempt(target=target, method=ProbeMethod.REST, http_status=status,
@@ -72,7 +87,8 @@ def synthetic_results(rows: int) -> Any:
                                           method=ProbeMethod.REST, http_status=status,
                                           exc_type=tried[0].exc_type if tried else "",
                                           message=message, target=target,
-                                          latency_ms=12.5 + k, at="2026-12-02T10:00:00",
+                                          latency_ms=round(1.0 + (n * 37 % 4_000) / 10, 1),
+                                          at=when.strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
                                           attempts=tried))
     usage = {f"user{i:02d}": {f"{names[j]}|write": 1 for j in range(i, i + 50)}
              for i in range(USERS)}
