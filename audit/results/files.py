@@ -156,6 +156,7 @@ class _Cleaner:
     def __init__(self, redactor: Redactor) -> None:
         self.redactor = redactor
         self._redact = redactor.frozen()  # every name is learned before a writer starts
+        self._unchanged = redactor.unchanged()
 
     def text(self, value: str) -> str:
         """A text redacted (a StrEnum becomes its plain value)."""
@@ -183,6 +184,24 @@ class _Cleaner:
             text = '"' + text.replace('"', '""') + '"'
         return text.encode("utf-8")
 
+    def csv_batch(self, values: list[Any]) -> list[bytes] | None:
+        """:meth:`csv_field` of each value, in a few C-level passes over them all, when all
+        are texts the redactor leaves as they are and none starts like a formula (else
+        None: form them one by one)."""
+        try:
+            joined = "\x00".join(values)
+        except TypeError:  # not all texts
+            return None
+        if values[0].startswith(_CSV_TRIGGERS) or _CSV_TRIGGER_AFTER.search(joined) \
+                is not None or not self._unchanged(values):
+            return None
+        if any(c in joined for c in _QUOTED):  # a few C scans, faster than one class
+            search = _NEEDS_QUOTES.search
+            joined = "\x00".join(['"' + v.replace('"', '""') + '"' if search(v) else v
+                                  for v in values])
+        out = joined.encode("utf-8").split(b"\x00")  # no text holds NUL: it is a control
+        return out if len(out) == len(values) else None
+
     def fragment(self, key: str, prefix: bytes = b"", suffix: bytes = b"", *,
                  joined: bool = False) -> Form:
         """The form of a JSON ``"key":value`` fragment (with bytes before / after it);
@@ -195,12 +214,36 @@ class _Cleaner:
             return head + _dumps(self.value(value), indent=False) + suffix
         return form
 
+    def fragment_batch(self, key: str, prefix: bytes = b"", suffix: bytes = b""
+                       ) -> Batch:
+        """:meth:`fragment`'s form of each of many values at once, when all are texts the
+        redactor leaves as they are and JSON writes as they are (no quote, backslash or
+        control character: orjson would escape it); else None."""
+        head = (prefix + orjson.dumps(key) + b":").decode("utf-8")
+        tail = suffix.decode("utf-8")
+        glue = '"' + tail + "\x00" + head + '"'
+        if "\x00" in head + tail:
+            return lambda _values: None
+
+        def batch(values: list[Any]) -> list[bytes] | None:
+            try:
+                joined = "\x00".join(values)
+            except TypeError:  # not all texts
+                return None
+            if any(c in joined for c in _JSON_ESCAPED) or not self._unchanged(values):
+                return None
+            out = (head + '"' + glue.join(values) + '"' + tail).encode("utf-8").split(b"\x00")
+            return out if len(out) == len(values) else None
+        return batch
+
     def column(self, values: list[Any], memo: dict[Any, bytes], form: Form, *,
-               typed: bool = True) -> list[bytes]:
+               typed: bool = True, batch: Batch | None = None) -> list[bytes]:
         """``values`` in their written form, through ``memo`` (one per column).
 
         ``typed=False`` is for columns of unknown type: numbers that hash alike (1, 1.0,
         True) must not share a memo entry, and unhashable values are formed one by one.
+        ``batch`` forms many texts at once (or says None): the memo's new entries, and a
+        chunk of mostly new values (times, ids, stamped replies) without filling the memo.
         """
         if not typed:
             types = set(map(type, values))
@@ -214,14 +257,27 @@ class _Cleaner:
         if None not in out:
             return out  # type: ignore[return-value]  # no None left in it
         missing = set(compress(values, map(is_, out, repeat(None))))
+        if batch is not None and len(missing) * 2 > len(values) >= BATCH_MIN:
+            formed = batch(values)
+            if formed is not None:
+                return formed
         if len(memo) + len(missing) > self.LIMIT:
             memo.clear()
             missing = set(values)
-        for raw in missing:
-            memo[raw] = form(raw)
+        fresh = list(missing)
+        formed = batch(fresh) if batch is not None and len(fresh) >= BATCH_MIN else None
+        memo.update(zip(fresh, map(form, fresh) if formed is None else formed, strict=True))
         return list(map(memo.__getitem__, values))
 
 
+Batch = Callable[[list[Any]], "list[bytes] | None"]
+BATCH_MIN = 64  # fewer values are formed one by one: the passes over them cost more
+# a text after the first that csv_cell neutralises (the NUL first: re scans for it fast)
+_CSV_TRIGGER_AFTER = re.compile("\x00[=+\\-@\t\r]")
+_QUOTED = (",", '"', "\r", "\n")  # what _NEEDS_QUOTES finds
+# what orjson writes as an escape, of what the redactor leaves in a text (it removes every
+# other control character, NUL included: the batches join on it)
+_JSON_ESCAPED = ('"', "\\", "\t", "\n", "\r")
 _NONE = type(None)
 _HASHABLE = frozenset({str, int, float, bool, tuple, _NONE})
 _NEEDS_QUOTES = re.compile('[,"\r\n]')  # the delimiter, the quote, the line end
@@ -266,8 +322,9 @@ class CsvWriter:
 
     def columns(self, columns: Sequence[list[Any]], *, typed: bool = True) -> None:
         """One chunk of rows, given as its columns (raw values)."""
-        form = self._clean.csv_field
-        self._write([self._clean.column(values, memo, form, typed=typed)
+        clean = self._clean
+        form, batch = clean.csv_field, clean.csv_batch
+        self._write([clean.column(values, memo, form, typed=typed, batch=batch)
                      for values, memo in zip(columns, self._memos, strict=True)])
 
     def _write(self, fields: Sequence[list[bytes]]) -> None:
@@ -364,16 +421,19 @@ class _JsonRows:
                  joined: Sequence[str] = ()) -> None:
         last = len(keys) - 1
         self._clean = clean
-        self._forms = [clean.fragment(k, b"{" if i == 0 else b"",
-                                      b"}" if close and i == last else b"", joined=k in joined)
-                       for i, k in enumerate(keys)]
+        bounds = [(b"{" if i == 0 else b"", b"}" if close and i == last else b"")
+                  for i in range(len(keys))]
+        self._forms = [clean.fragment(k, *ends, joined=k in joined)
+                       for k, ends in zip(keys, bounds, strict=True)]
+        self._batches = [None if k in joined else clean.fragment_batch(k, *ends)
+                         for k, ends in zip(keys, bounds, strict=True)]
         self._memos: list[dict[Any, bytes]] = [{} for _ in keys]
 
     def lines(self, columns: Sequence[list[Any]], *extra: list[bytes]) -> list[bytes]:
         """One JSON text per row; ``extra`` columns are written as they are (last)."""
-        fragments = [self._clean.column(values, memo, form)
-                     for values, memo, form in zip(columns, self._memos, self._forms,
-                                                   strict=True)]
+        fragments = [self._clean.column(values, memo, form, batch=batch)
+                     for values, memo, form, batch in zip(columns, self._memos, self._forms,
+                                                          self._batches, strict=True)]
         return list(map(b",".join, zip(*fragments, *extra, strict=True)))
 
 
