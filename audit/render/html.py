@@ -23,8 +23,9 @@ from markupsafe import Markup, escape
 
 from audit import __version__
 from audit.render.view import GLYPHS, OPS, Cell, ReportView, build_view, clean
-from audit.results.files import gc_paused, private_text
+from audit.results.files import gc_paused, private_bytes
 from audit.results.record import RunResults
+from audit.results.redact import REDACTOR
 
 TEMPLATE = "report.html.j2"
 _TO_ESCAPE = re.compile("[&<>'\"]")  # what markupsafe's escape replaces
@@ -150,7 +151,7 @@ def _render(results: RunResults) -> str:
 def write_html(results: RunResults, outdir: Path) -> Path:
     path = outdir / REPORT_FILE
     with gc_paused():
-        page = render_html(results)
-        with private_text(path) as fh:
-            fh.write(page)
+        page = REDACTOR.text(render_html(results))  # as one text: nothing split can hide
+        with private_bytes(path) as fh:
+            fh.write(page.encode("utf-8"))
     return path

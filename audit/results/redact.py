@@ -55,6 +55,8 @@ _CONTROLS_TERMINAL = re.compile(
 # a lone UTF-16 surrogate: valid in a JSON reply ("\\ud800"), but no UTF-8 file can hold it
 _SURROGATES = re.compile("[\ud800-\udfff]")
 REPLACEMENT = "\ufffd"
+_ODD = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069"
+                  "\ud800-\udfff]")  # whatever either strip or the replacement would change
 
 
 def fingerprint(name: str) -> str:
@@ -101,6 +103,8 @@ def strip_controls(text: str, *, terminal: bool = False) -> str:
     return stay in a file; on a terminal, carriage returns go too), each lone surrogate
     replaced by U+FFFD."""
     if not text or (text.isascii() and text.isprintable()):  # no escape, no control
+        return text
+    if "\x1b" not in text and _ODD.search(text) is None:  # one scan of a whole page
         return text
     text = _ANSI.sub("", text)
     text = (_CONTROLS_TERMINAL if terminal else _CONTROLS).sub("", text)

@@ -198,3 +198,39 @@ def _info() -> Any:
 def _inventory() -> Any:
     from audit.crawl.inventory import Inventory
     return Inventory(source="auditor", doctypes={}, rules={}, users={})
+
+
+def _stripped_reference(text: str, terminal: bool) -> str:
+    """What strip_controls promises, character by character (no fast path)."""
+    import re
+    text = re.sub(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?|\x1b[@-_]?", "",
+                  text)
+    keep = "\t\n" if terminal else "\t\n\r"
+    out = []
+    for ch in text:
+        code = ord(ch)
+        if ch in keep:
+            out.append(ch)
+        elif code < 0x20 or 0x7f <= code <= 0x9f or ch in "\u200e\u200f" \
+                or 0x202a <= code <= 0x202e or 0x2066 <= code <= 0x2069:
+            continue
+        elif 0xd800 <= code <= 0xdfff:
+            out.append(REPLACEMENT)
+        else:
+            out.append(ch)
+    return "".join(out)
+
+
+ODD_POINTS = [*range(0x00, 0x20), *range(0x7f, 0xa1), 0x200d, 0x200e, 0x200f, 0x2029,
+              *range(0x202a, 0x2030), *range(0x2065, 0x206b), 0xd7ff, 0xd800, 0xdbff, 0xdc00,
+              0xdfff, 0xe000, 0xfffd, 0x1f600]
+
+
+@pytest.mark.parametrize("terminal", [False, True])
+@pytest.mark.parametrize("around", ["", "é", "plain "])
+def test_strip_controls_on_every_odd_character_is_the_reference(around: str,
+                                                                terminal: bool) -> None:
+    for code in ODD_POINTS:
+        text = f"{around}a{chr(code)}b{around}"
+        assert strip_controls(text, terminal=terminal) == _stripped_reference(text, terminal), \
+            hex(code)
