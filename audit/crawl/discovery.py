@@ -351,17 +351,35 @@ class Discovery:
                 return dt.name, None
             if not isinstance(rows, list):
                 return dt.name, None
-            return dt.name, tuple(target_from_row(r, links) for r in rows)
+            return dt.name, _targets_of(rows, links)
 
         wanted = [d for d in doctypes.values() if not d.istable and not d.is_virtual]
         with ThreadPoolExecutor(self.workers, thread_name_prefix="targets") as pool:
             return {name: docs for name, docs in pool.map(fetch, wanted)}
 
 
-def target_from_row(row: Mapping[str, Any], links: Iterable[str] = ()) -> TargetDoc:
-    """A document of a list reply as a target (its user-permission relevant links kept)."""
-    return TargetDoc.from_json({**row, "name": str(row.get("name")),
-                                "links": [(f, row[f]) for f in links if row.get(f)]})
+def target_from_row(row: Mapping[str, Any], links: Iterable[str] = ()) -> TargetDoc | None:
+    """A document of a list reply as a target (its user-permission relevant links kept).
+
+    None for a row no probe can take as a document: no name, or a docstatus other than 0,
+    1 or 2 (Frappe sends an int; a proxy or a hook may send anything, and the probes pick
+    their targets, the delete probe's submitted one included, by it)."""
+    name, status, owner = row.get("name"), row.get("docstatus"), row.get("owner")
+    if isinstance(name, bool) or not isinstance(name, str | int) or name == "":
+        return None
+    if status is None:
+        status = 0
+    if isinstance(status, bool) or not isinstance(status, int) or status not in (0, 1, 2):
+        return None
+    return TargetDoc(name=str(name), owner=owner if isinstance(owner, str) else "",
+                     docstatus=status,
+                     links=tuple((f, str(row[f])) for f in links if row.get(f)))
+
+
+def _targets_of(rows: Iterable[Mapping[str, Any]], links: Iterable[str]
+                ) -> tuple[TargetDoc, ...]:
+    kept = list(links)
+    return tuple(t for t in (target_from_row(r, kept) for r in rows) if t is not None)
 
 
 # -- surveys: one user's documents of one DocType ------------------------------------------
@@ -376,7 +394,7 @@ def _fetch(client: FrappeClient, doctype: str, fields: list[str], filters: Any,
         return None, f"no answer: {exc}"
     if isinstance(rows, list):
         links = [f for f in fields if f not in ("name", "owner", "docstatus")]
-        return tuple(target_from_row(r, links) for r in rows if r.get("name")), ""
+        return _targets_of(rows, links), ""
     if frappe_refusal(rows):
         return (), ""
     return None, f"HTTP {rows.status} {rows.exc_type}".strip()
@@ -398,8 +416,7 @@ def survey(dt: DocTypeInfo, facts: UserFacts, user_client: FrappeClient,
         rows = list_rows(user_client, dt.name, fields, limit=SURVEY_LIMIT,
                          order_by="modified desc")
         if isinstance(rows, list):
-            listed, status = tuple(target_from_row(r, fields[3:]) for r in rows
-                                   if r.get("name")), 200
+            listed, status = _targets_of(rows, fields[3:]), 200
         else:
             status, exc_type, message = rows.status, rows.exc_type, short_message(rows)
             refused = frappe_refusal(rows)

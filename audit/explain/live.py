@@ -362,7 +362,9 @@ def _named_target(inventory: Inventory, dt: DocTypeInfo, name: str | None,
         if reply.status == 404:
             raise UsageError(f"--name {name!r}: {dt.name} {name} does not exist")
         if reply.status == 200 and isinstance(reply.data, dict):
-            return target_from_row(reply.data, dt.link_fields())
+            read = target_from_row(reply.data, dt.link_fields())
+            if read is not None:
+                return read
     return TargetDoc(name=name)
 
 
