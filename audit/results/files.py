@@ -188,6 +188,8 @@ class _Cleaner:
         """:meth:`csv_field` of each value, in a few C-level passes over them all, when all
         are texts the redactor leaves as they are and none starts like a formula (else
         None: form them one by one)."""
+        if not values:
+            return []
         try:
             joined = "\x00".join(values)
         except TypeError:  # not all texts

@@ -53,12 +53,12 @@ TEXTS = st.lists(st.lists(PIECES, max_size=6).map("".join)
 @example(["=a", *PLAIN[:10]])
 def test_a_batch_is_the_per_value_forms_or_declines(texts: list[str]) -> None:
     clean = _Cleaner(_redactor())
-    batch = clean.csv_batch(texts) if texts else None
+    batch = clean.csv_batch(texts)
     if batch is not None:
         assert batch == [clean.csv_field(t) for t in texts]
     for key, prefix, suffix in (("at", b"", b""), ("user", b"{", b""), ("note", b"", b"}")):
         form = clean.fragment(key, prefix, suffix)
-        formed = clean.fragment_batch(key, prefix, suffix)(texts) if texts else None
+        formed = clean.fragment_batch(key, prefix, suffix)(texts)
         if formed is not None:
             assert formed == [form(t) for t in texts]
 
