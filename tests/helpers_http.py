@@ -194,3 +194,50 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+Rewrite = Callable[[dict[str, Any], int, Any], Any]
+
+
+class JsonRewrite:
+    """A test-only WSGI middleware: each JSON reply of ``app`` passes through
+    ``rewrite(environ, status, data)``, which returns the data to send instead (written
+    with ``json.dumps``: a lone surrogate goes out as ``\\ud800``) or None to leave the
+    reply as it is. ``touched`` counts the replies rewritten."""
+
+    def __init__(self, app: Callable[..., Any], rewrite: Rewrite) -> None:
+        self.app = app
+        self.rewrite = rewrite
+        self.touched = 0
+        self._lock = threading.Lock()
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> list[bytes]:
+        import io
+        import json
+
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+        environ["wsgi.input"] = io.BytesIO(environ["wsgi.input"].read(length) if length else b"")
+        seen: dict[str, Any] = {}
+
+        def capture(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
+            seen["status"], seen["headers"] = status, headers
+            return lambda data: None
+
+        result = self.app(environ, capture)
+        try:
+            payload = b"".join(result)
+        finally:
+            getattr(result, "close", lambda: None)()
+        headers = [(k, v) for k, v in seen["headers"] if k.lower() != "content-length"]
+        if payload[:1] in (b"{", b"["):
+            try:
+                data = json.loads(payload)
+            except ValueError:
+                data = None
+            new = None if data is None else self.rewrite(environ, int(seen["status"][:3]), data)
+            if new is not None:
+                payload = json.dumps(new).encode()
+                with self._lock:
+                    self.touched += 1
+        start_response(seen["status"], [*headers, ("Content-Length", str(len(payload)))])
+        return [payload]

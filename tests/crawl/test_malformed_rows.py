@@ -3,8 +3,6 @@ without a usable name or docstatus is no target, and the run goes on."""
 
 from __future__ import annotations
 
-import json
-from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +12,7 @@ from audit.crawl.discovery import target_from_row
 from audit.crawl.inventory import TargetDoc
 from audit.sim.server import SimServer
 from audit.status import ExitCode
+from tests.helpers_http import JsonRewrite
 
 from .conftest import demo_config, run
 
@@ -40,47 +39,25 @@ def test_a_list_row_is_a_target_only_when_well_formed(row: dict[str, Any],
     assert target_from_row(row, ["company"]) == expected
 
 
-class OddRows:
+def odd_rows(environ: dict[str, Any], status: int, data: Any) -> Any:
     """Every third row of every document list: docstatus a list, owner a dict, or no name."""
-
-    def __init__(self, app: Callable[..., Iterable[bytes]]) -> None:
-        self.app = app
-        self.touched = 0
-
-    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> list[bytes]:
-        seen: dict[str, Any] = {}
-
-        def capture(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
-            seen["status"], seen["headers"] = status, headers
-            return lambda data: None
-
-        result = self.app(environ, capture)
-        try:
-            payload = b"".join(result)
-        finally:
-            getattr(result, "close", lambda: None)()
-        headers = [(k, v) for k, v in seen["headers"] if k.lower() != "content-length"]
-        path = environ.get("PATH_INFO", "")
-        if seen["status"].startswith("200") and environ["REQUEST_METHOD"] == "GET" \
-                and path.startswith("/api/resource/") and path.count("/") == 3 \
-                and not path.endswith("/DocType"):
-            data = json.loads(payload)
-            listed = data.get("data") if isinstance(data, dict) else None
-            if isinstance(listed, list):
-                odd = ({"docstatus": [1]}, {"owner": {"a": 1}}, {"name": None})
-                for i, row in enumerate(listed):
-                    if isinstance(row, dict) and i % 3 == 0:
-                        row.update(odd[(i // 3) % 3])
-                        self.touched += 1
-                payload = json.dumps(data).encode()
-        start_response(seen["status"], [*headers, ("Content-Length", str(len(payload)))])
-        return [payload]
+    path = environ.get("PATH_INFO", "")
+    listed = data.get("data") if isinstance(data, dict) else None
+    if status != 200 or environ["REQUEST_METHOD"] != "GET" or not path.startswith(
+            "/api/resource/") or path.count("/") != 3 or path.endswith("/DocType") \
+            or not isinstance(listed, list):
+        return None
+    odd = ({"docstatus": [1]}, {"owner": {"a": 1}}, {"name": None})
+    for i, row in enumerate(listed):
+        if isinstance(row, dict) and i % 3 == 0:
+            row.update(odd[(i // 3) % 3])
+    return data
 
 
 class OddSim(SimServer):
     def __init__(self) -> None:
         super().__init__(fixture="demo", port=0)
-        self.odd = OddRows(self.app)
+        self.odd = JsonRewrite(self.app, odd_rows)
         self.app = self.odd  # type: ignore[assignment]
 
 

@@ -4,9 +4,7 @@ redaction step makes it U+FFFD, and a secret name holding one is still fingerpri
 
 from __future__ import annotations
 
-import io
 import json
-from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +19,7 @@ from audit.results.redact import Redactor, fingerprint, strip_controls
 from audit.sim.server import SimServer
 from audit.status import ExitCode
 from tests.crawl.conftest import demo_config, mismatches, run
+from tests.helpers_http import JsonRewrite, Rewrite
 
 LONE = "\ud800"
 REPLACEMENT = "\ufffd"
@@ -28,79 +27,33 @@ OUTPUTS = ("results.json", "probes.csv", "matrix.csv", "findings.csv", "report.h
            "findings.ocsf.json")
 
 
-class SurrogateReplies:
-    """Every JSON error reply's message, exception and traceback gain lone surrogates
-    (written as ``\\ud800``)."""
-
-    def __init__(self, app: Callable[..., Iterable[bytes]]) -> None:
-        self.app = app
-        self.touched = 0
-
-    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> list[bytes]:
-        length = int(environ.get("CONTENT_LENGTH") or 0)
-        environ["wsgi.input"] = io.BytesIO(environ["wsgi.input"].read(length) if length else b"")
-        seen: dict[str, Any] = {}
-
-        def capture(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
-            seen["status"], seen["headers"] = status, headers
-            return lambda data: None
-
-        result = self.app(environ, capture)
-        try:
-            payload = b"".join(result)
-        finally:
-            getattr(result, "close", lambda: None)()
-        headers = [(k, v) for k, v in seen["headers"] if k.lower() != "content-length"]
-        if int(seen["status"].split()[0]) >= 400 and payload.startswith(b"{"):
-            data = json.loads(payload)
-            if isinstance(data, dict) and data.get("exc_type"):
-                data["_error_message"] = f"{LONE}odd{LONE} {data.get('_error_message') or ''}"
-                data["exception"] = f"{data.get('exception') or ''} {LONE}".strip()
-                data["exc"] = json.dumps([f"Traceback (most recent call last):\n  {LONE}\n"])
-                payload = json.dumps(data).encode()  # ensure_ascii: written as \ud800
-                self.touched += 1
-        start_response(seen["status"], [*headers, ("Content-Length", str(len(payload)))])
-        return [payload]
+def surrogate_replies(_environ: dict[str, Any], status: int, data: Any) -> Any:
+    """Every JSON error reply's message, exception and traceback gain lone surrogates."""
+    if status < 400 or not isinstance(data, dict) or not data.get("exc_type"):
+        return None
+    data["_error_message"] = f"{LONE}odd{LONE} {data.get('_error_message') or ''}"
+    data["exception"] = f"{data.get('exception') or ''} {LONE}".strip()
+    data["exc"] = json.dumps([f"Traceback (most recent call last):\n  {LONE}\n"])
+    return data
 
 
-class SurrogateNames:
+def surrogate_names(environ: dict[str, Any], status: int, data: Any) -> Any:
     """Every list of documents (the DocType list too) gains one whose name holds a lone
     surrogate: no URL or query can carry it back to the site."""
-
-    def __init__(self, app: Callable[..., Iterable[bytes]]) -> None:
-        self.app = app
-        self.touched = 0
-
-    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> list[bytes]:
-        seen: dict[str, Any] = {}
-
-        def capture(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
-            seen["status"], seen["headers"] = status, headers
-            return lambda data: None
-
-        result = self.app(environ, capture)
-        try:
-            payload = b"".join(result)
-        finally:
-            getattr(result, "close", lambda: None)()
-        headers = [(k, v) for k, v in seen["headers"] if k.lower() != "content-length"]
-        path = environ.get("PATH_INFO", "")
-        if seen["status"].startswith("200") and environ["REQUEST_METHOD"] == "GET" \
-                and path.startswith("/api/resource/") and path.count("/") == 3:
-            data = json.loads(payload)
-            listed = data.get("data") if isinstance(data, dict) else None
-            if isinstance(listed, list) and listed and isinstance(listed[0], dict):
-                listed.insert(0, dict(listed[0], name=f"odd{LONE}name"))
-                payload = json.dumps(data).encode()
-                self.touched += 1
-        start_response(seen["status"], [*headers, ("Content-Length", str(len(payload)))])
-        return [payload]
+    path = environ.get("PATH_INFO", "")
+    listed = data.get("data") if isinstance(data, dict) else None
+    if status != 200 or environ["REQUEST_METHOD"] != "GET" or not path.startswith(
+            "/api/resource/") or path.count("/") != 3 or not isinstance(listed, list) \
+            or not listed or not isinstance(listed[0], dict):
+        return None
+    listed.insert(0, dict(listed[0], name=f"odd{LONE}name"))
+    return data
 
 
 class SurrogateSim(SimServer):
-    def __init__(self, middleware: Callable[..., Any] = SurrogateReplies) -> None:
+    def __init__(self, rewrite: Rewrite = surrogate_replies) -> None:
         super().__init__(fixture="demo", port=0)
-        self.replies = middleware(self.app)
+        self.replies = JsonRewrite(self.app, rewrite)
         self.app = self.replies  # type: ignore[assignment]
 
 
@@ -119,7 +72,7 @@ def test_a_crawl_whose_replies_hold_lone_surrogates_writes_every_file(tmp_path: 
 
 @pytest.mark.slow
 def test_a_name_no_request_can_carry_gives_errors_never_a_crash(tmp_path: Path) -> None:
-    with SurrogateSim(SurrogateNames) as sim:
+    with SurrogateSim(surrogate_names) as sim:
         result = run(demo_config(sim), tmp_path / "out", formats=tuple(Format))
         rows = result.rows
         odd = [r for r in rows if r["doctype"] not in sim.site.doctypes]  # the listed one
