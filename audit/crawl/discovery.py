@@ -103,7 +103,18 @@ def load_catalogue() -> dict[str, DocTypeInfo]:
 
 
 def parse_meta(body: Any) -> tuple[DocTypeInfo | None, tuple[RuleRow, ...]]:
-    """``frappe.desk.form.load.getdoctype`` -> (DocTypeInfo with fields, effective rules)."""
+    """``frappe.desk.form.load.getdoctype`` -> (DocTypeInfo with fields, effective rules).
+
+    A meta in a shape Frappe never sends (a permlevel that is no number, fields that are no
+    list: a proxy or a hook) is unreadable, as a failed fetch is: (None, ()). Nothing is
+    guessed from part of it."""
+    try:
+        return _parse_meta(body)
+    except (TypeError, ValueError, AttributeError, OverflowError):
+        return None, ()
+
+
+def _parse_meta(body: Any) -> tuple[DocTypeInfo | None, tuple[RuleRow, ...]]:
     if not isinstance(body, dict) or not isinstance(body.get("docs"), list) or not body["docs"]:
         return None, ()
     meta = body["docs"][0]
@@ -113,7 +124,7 @@ def parse_meta(body: Any) -> tuple[DocTypeInfo | None, tuple[RuleRow, ...]]:
         FieldInfo(
             fieldname=str(f.get("fieldname")), fieldtype=str(f.get("fieldtype") or ""),
             options=str(f.get("options") or ""), reqd=bool(f.get("reqd")),
-            permlevel=int(f.get("permlevel") or 0), fetch_from=str(f.get("fetch_from") or ""),
+            permlevel=_level(f.get("permlevel")), fetch_from=str(f.get("fetch_from") or ""),
             read_only=bool(f.get("read_only")), is_virtual=bool(f.get("is_virtual")),
             ignore_user_permissions=bool(f.get("ignore_user_permissions")),
         )
@@ -129,9 +140,34 @@ def parse_meta(body: Any) -> tuple[DocTypeInfo | None, tuple[RuleRow, ...]]:
     return info, rules
 
 
+def _level(value: Any) -> int:
+    """A permlevel as Frappe sends it (an int; empty is 0); anything else is a ValueError."""
+    if value is None or value == "":
+        return 0
+    if isinstance(value, bool) or not isinstance(value, int | str):
+        raise ValueError(f"permlevel {value!r}")
+    level = int(value)
+    if not 0 <= level <= 9:
+        raise ValueError(f"permlevel {value!r}")
+    return level
+
+
+def _rules_by_parent(rows: Iterable[Mapping[str, Any]]) -> dict[str, list[RuleRow]]:
+    out: dict[str, list[RuleRow]] = {}
+    for row in rows:
+        parent = row["parent"]
+        if not isinstance(parent, str) or not parent:
+            raise ValueError(f"parent {parent!r}")
+        out.setdefault(parent, []).append(_rule(parent, row))
+    return out
+
+
 def _rule(doctype: str, row: Mapping[str, Any]) -> RuleRow:
+    role = row.get("role")
+    if not isinstance(role, str) or not role:
+        raise ValueError(f"role {role!r}")
     return RuleRow(
-        doctype=doctype, role=str(row.get("role") or ""), permlevel=int(row.get("permlevel") or 0),
+        doctype=doctype, role=role, permlevel=_level(row.get("permlevel")),
         if_owner=bool(row.get("if_owner")),
         rights=frozenset(r for r in RIGHTS_COLUMNS if row.get(r)),
     )
@@ -183,11 +219,12 @@ class Discovery:
             log.debug("System Settings: %s", exc)
             reply = None
         data = reply.data if reply is not None and reply.status == 200 else None
-        if not isinstance(data, dict) or "apply_strict_user_permissions" not in data:
-            self.notes.append("the auditor could not read System Settings: strict User "
-                              "Permissions assumed off")
-            return None
-        return bool(int(data.get("apply_strict_user_permissions") or 0))
+        value = data.get("apply_strict_user_permissions") if isinstance(data, dict) else None
+        if value in (0, 1, "0", "1") and not isinstance(value, float):  # as Frappe sends it
+            return bool(int(value))
+        self.notes.append("the auditor could not read System Settings: strict User "
+                          "Permissions assumed off")
+        return None
 
     # -- DocTypes ---------------------------------------------------------------------------
     def _doctypes(self) -> tuple[dict[str, DocTypeInfo], str]:
@@ -270,13 +307,12 @@ class Discovery:
             self.notes.append("the auditor could not read DocPerm / Custom DocPerm; "
                               "rules taken from each DocType's meta")
             return {}
-        by_custom: dict[str, list[RuleRow]] = {}
-        for row in custom:
-            by_custom.setdefault(str(row.get("parent")), []).append(_rule(str(row["parent"]), row))
-        by_standard: dict[str, list[RuleRow]] = {}
-        for row in standard:
-            by_standard.setdefault(str(row.get("parent")), []).append(
-                _rule(str(row["parent"]), row))
+        try:
+            by_custom, by_standard = _rules_by_parent(custom), _rules_by_parent(standard)
+        except (TypeError, ValueError, KeyError, OverflowError):  # no partial rules: all or none
+            self.notes.append("the auditor's DocPerm / Custom DocPerm rows are in a shape "
+                              "Frappe never sends; rules taken from each DocType's meta")
+            return {}
         # Custom DocPerm rows replace the standard ones when any exist (SPEC.md §3.2).
         return {name: tuple(by_custom.get(name) or by_standard.get(name) or ())
                 for name in doctypes}
