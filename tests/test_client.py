@@ -777,3 +777,29 @@ def test_a_name_no_url_can_carry_is_a_transport_error_and_never_sent(how: str) -
         else:
             client.get("/api/resource/Note", params={"filters": odd})
     assert rec.seen == []
+
+
+def test_a_compressed_reply_is_bounded_by_its_decoded_size() -> None:
+    """A gzip bomb: 256 MiB of JSON whitespace sent as some 250 KB; the limit counts what
+    it decodes to, and memory stays near one network read decoded."""
+    import gzip
+
+    bomb = gzip.compress(b"[" + b" " * (256 * 1024 * 1024) + b"]", compresslevel=9)
+
+    def handler(_request: Request) -> Response:
+        return Response(bomb, headers={"Content-Type": "application/json",
+                                       "Content-Encoding": "gzip"})
+
+    options = ClientOptions(connect_timeout=2, read_timeout=20, retries=0,
+                            max_reply_bytes=1 * 1024 * 1024)
+    tracemalloc.start()
+    try:
+        with recording_server(handler) as (url, _rec), client_for(url, options) as client, \
+                pytest.raises(TransportError) as info:
+            client.get("/api/resource/Customer/Alpha")
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert len(bomb) < 1024 * 1024  # what crossed the network
+    assert "larger than 1 MB" in info.value.reason
+    assert peak < 96 * 1024 * 1024, peak  # not the 256 MiB it decodes to
