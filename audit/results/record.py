@@ -12,15 +12,46 @@ optional keys take their defaults. A file written by a newer major schema is ref
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from audit.crawl.inventory import DocTypeInfo, Inventory, RuleRow, UserFacts
 from audit.model import Finding, ProbeResult
 
 SCHEMA_VERSION = 2  # 1: the crawler's first results.json (no rules, no attempts)
+
+
+T = TypeVar("T")
+_DECODE_ERRORS = (KeyError, TypeError, ValueError, AttributeError)
+
+
+class _Malformed(Exception):
+    """Where in a results.json a value could not be read, and why."""
+
+    def __init__(self, where: str, exc: Exception) -> None:
+        super().__init__(where)
+        self.where = where
+        self.exc = exc
+
+
+def _part(where: str, read: Callable[[], T]) -> T:
+    try:
+        return read()
+    except _DECODE_ERRORS as exc:
+        raise _Malformed(where, exc) from None
+
+
+def _rows(where: str, read: Callable[[Any], T], items: Iterable[Any]) -> tuple[T, ...]:
+    """Each item read; a bad one is named by its index (a million rows: read in C, and
+    list.extend keeps what it read before the bad one, so its length is the index)."""
+    out: list[T] = []
+    try:
+        out.extend(map(read, items))
+    except _DECODE_ERRORS as exc:
+        raise _Malformed(f"{where}[{len(out)}]", exc) from None
+    return tuple(out)
 
 
 class SchemaError(Exception):
@@ -216,7 +247,11 @@ class RunResults:
             return cls._decode(data, version,
                                data.get("findings") or () if findings is None else findings,
                                data["probes"] if probes is None else probes)
-        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        except _Malformed as bad:
+            exc = bad.exc
+            raise SchemaError(f"{source}: malformed {bad.where} "
+                              f"({type(exc).__name__}: {exc})") from None
+        except _DECODE_ERRORS as exc:
             raise SchemaError(f"{source}: malformed ({type(exc).__name__}: {exc})") from None
 
     @classmethod
@@ -225,25 +260,28 @@ class RunResults:
         users_raw = data.get("users") or []
         if isinstance(users_raw, dict):  # config name -> user
             users_raw = list(users_raw.values())
+        run = _part("run", lambda: RunInfo.from_json(data["run"]))
         inventory_raw = data.get("inventory")
         if inventory_raw is None:  # schema 1 held only the DocType flags
-            inventory = Inventory(source=str(data["run"].get("discovery") or ""), doctypes={
-                k: DocTypeInfo(name=k, **v) for k, v in (data.get("doctypes") or {}).items()})
+            inventory = _part("doctypes", lambda: Inventory(
+                source=str(data["run"].get("discovery") or ""), doctypes={
+                    k: DocTypeInfo(name=k, **v) for k, v in (data.get("doctypes") or {}).items()}))
         else:
-            inventory = Inventory.from_json(inventory_raw)
+            inventory = _part("inventory", lambda: Inventory.from_json(inventory_raw))
         usage = data.get("usage")
         return cls(
-            run=RunInfo.from_json(data["run"]),
-            users=tuple(UserRecord.from_json(u) for u in users_raw),
+            run=run,
+            users=_rows("users", UserRecord.from_json, users_raw),
             inventory=inventory,
-            probes=tuple(map(ProbeResult.from_json, probes)),
-            incidents=tuple(Incident.from_json(i) for i in data.get("incidents") or ()),
-            findings=tuple(map(Finding.from_json, findings)),
-            analysis=dict(data.get("analysis") or {}),
-            usage=None if usage is None else {
-                str(u): {str(k): int(n) for k, n in c.items()} for u, c in usage.items()},
+            probes=_rows("probes", ProbeResult.from_json, probes),
+            incidents=_rows("incidents", Incident.from_json, data.get("incidents") or ()),
+            findings=_rows("findings", Finding.from_json, findings),
+            analysis=_part("analysis", lambda: dict(data.get("analysis") or {})),
+            usage=None if usage is None else _part("usage", lambda: {
+                str(u): {str(k): int(n) for k, n in c.items()} for u, c in usage.items()}),
             usage_days=data.get("usage_days"),
-            usage_missing=tuple(str(d) for d in data.get("usage_missing") or ()),
+            usage_missing=_part("usage_missing", lambda: tuple(
+                str(d) for d in data.get("usage_missing") or ())),
             schema_version=version,
         )
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -98,3 +99,48 @@ def test_unknown_keys_of_the_same_schema_are_ignored() -> None:
     data["something_later"] = {"x": 1}
     data["run"]["also_later"] = True
     assert RunResults.from_json(data) == sample()
+
+
+def _sample_json() -> dict[str, Any]:
+    path_free = sample().to_json()
+    return json.loads(json.dumps(path_free, default=str))
+
+
+def _last_probe(d: dict[str, Any]) -> str:
+    d["probes"][-1]["op"] = "fly"
+    return f"probes[{len(d['probes']) - 1}]"
+
+
+def _first_probe(d: dict[str, Any]) -> str:
+    d["probes"][0]["outcome"] = "maybe"
+    return "probes[0]"
+
+
+def _finding(d: dict[str, Any]) -> str:
+    d.setdefault("findings", []).append({"id": "x", "severity": "dire", "rule": "r"})
+    return f"findings[{len(d['findings']) - 1}]"
+
+
+def _user(d: dict[str, Any]) -> str:
+    users = d["users"]
+    first = next(iter(users))
+    users[first]["roles"] = 5
+    return "users[0]"
+
+
+@pytest.mark.parametrize(("damage"), [
+    _last_probe, _first_probe, _finding, _user,
+    lambda d: d.update(run=7) or "run",
+    lambda d: d["inventory"].update(doctypes=7) or "inventory",
+    lambda d: d.update(usage={"bot": 7}) or "usage",
+])
+def test_a_malformed_file_says_where(tmp_path: Path, damage: Any) -> None:
+    data = _sample_json()
+    where = damage(data)
+    path = tmp_path / "results.json"
+    path.write_text(json.dumps(data), encoding="utf-8")
+    with pytest.raises(SchemaError) as info:
+        RunResults.load(path)
+    message = str(info.value)
+    assert f"malformed {where} (" in message and str(path) in message, message
+    assert "\n" not in message
