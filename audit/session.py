@@ -26,6 +26,7 @@ from audit.http.client import (
 
 Echo = Callable[[str], None]
 log = logging.getLogger(__name__)
+GIVE_UP_AFTER = 2  # accounts tried without any reply before the site is called unreachable
 
 
 class SiteUnreachable(Exception):
@@ -77,7 +78,9 @@ class AuditSession:
 
     def authenticate(self) -> None:
         """One login per account; raises :class:`SiteUnreachable` when no reply came at all
-        (then nothing else is said: one line, not one per user)."""
+        (then nothing else is said: one line, not one per user). The first two accounts
+        tried both without any reply (each after its retries) are enough to say so: the
+        others would each wait as long again (minutes, when every attempt times out)."""
         said: list[str] = []
         if self.config.auditor is not None:
             try:
@@ -86,6 +89,8 @@ class AuditSession:
                 said.append(f"the [auditor] account could not authenticate ({exc.failure.cause}); "
                           "discovery continues without it")
         for user in self.users:
+            if self._tried >= GIVE_UP_AFTER:
+                self._check_reachable()
             try:
                 client = self._connect(user)
             except AuthFailed as exc:
@@ -100,6 +105,7 @@ class AuditSession:
             self.warn(line)
 
     def _check_reachable(self) -> None:
+        """SiteUnreachable when no account tried so far got any reply."""
         if self._tried and len(self._no_reply) == self._tried:
             first = self._no_reply[0]
             raise SiteUnreachable(f"{first.cause} ({first.fix})")

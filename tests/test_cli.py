@@ -86,3 +86,22 @@ def test_secrets_never_printed(good: Path, tmp_path: Path) -> None:
     for out_file in (tmp_path / "out").glob("*"):
         everything += out_file.read_text("utf-8")
     assert "secret456" not in everything and "key123" not in everything
+
+
+def test_a_site_that_never_answers_is_given_up_after_two_accounts(tmp_path: Path) -> None:
+    """Every connection reset: the run stops after the first two accounts got no reply at
+    all (each with its retries), not after every configured one (with timeouts, that is
+    minutes per account)."""
+    from helpers_http import RESET, raw_server
+
+    users = "".join(f'[[users]]\nname = "u{i}"\nauth = "token"\napi_key = "${{K}}"\n'
+                    f'api_secret = "${{S}}"\n' for i in range(6))
+    with raw_server(lambda _request, _n: RESET) as (url, server):
+        path = tmp_path / "audit.toml"
+        path.write_text(f'[site]\nurl = "{url}"\n[crawl]\nconcurrency = 1\n{users}',
+                        encoding="utf-8")
+        result = invoke(["run", "-c", str(path), "-o", str(tmp_path / "out"), "--quiet"])
+        tried = server.count
+    assert result.exit_code == 3, result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+    assert 2 <= tried <= 2 * 4, tried  # two accounts, each sent once and retried three times
