@@ -147,7 +147,7 @@ def _level(value: Any) -> int:
     if isinstance(value, bool) or not isinstance(value, int | str):
         raise ValueError(f"permlevel {value!r}")
     level = int(value)
-    if not 0 <= level <= 9:
+    if level < 0:
         raise ValueError(f"permlevel {value!r}")
     return level
 

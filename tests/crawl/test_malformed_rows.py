@@ -134,7 +134,7 @@ def test_a_well_formed_meta_is_read() -> None:
 
 @pytest.mark.parametrize("damage", [
     ("fields", 0, "permlevel", ["1"]), ("fields", 1, "permlevel", "\ud800"),
-    ("fields", 0, "permlevel", True), ("fields", 0, "permlevel", 12),
+    ("fields", 0, "permlevel", True), ("fields", 0, "permlevel", -1),
     ("permissions", 0, "permlevel", {"a": 1}), ("permissions", 0, "role", 7),
     ("permissions", 0, "role", ""),
 ])
