@@ -21,6 +21,8 @@ from werkzeug.datastructures import Headers
 from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
 
+from audit.sim.server import SimServer
+
 PROXY_VARS = ("http_proxy", "https_proxy", "all_proxy", "no_proxy",
               "HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY", "REQUESTS_CA_BUNDLE",
               "CURL_CA_BUNDLE")
@@ -196,7 +198,42 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def call_wsgi(app: Callable[..., Any], environ: dict[str, Any]
+              ) -> tuple[str, list[tuple[str, str]], bytes]:
+    """``app``'s whole reply to ``environ``: status, headers (Content-Length left out, for
+    a middleware that changes the body) and body. The request body is read once and put
+    back, so the middleware may read it too."""
+    import io
+
+    length = int(environ.get("CONTENT_LENGTH") or 0)
+    environ["wsgi.input"] = io.BytesIO(environ["wsgi.input"].read(length) if length else b"")
+    seen: dict[str, Any] = {}
+
+    def capture(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
+        seen["status"], seen["headers"] = status, headers
+        return lambda data: None
+
+    result = app(environ, capture)
+    try:
+        payload = b"".join(result)
+    finally:
+        getattr(result, "close", lambda: None)()
+    headers = [(k, v) for k, v in seen["headers"] if k.lower() != "content-length"]
+    return seen["status"], headers, payload
+
+
 Rewrite = Callable[[dict[str, Any], int, Any], Any]
+
+
+def document_list(environ: dict[str, Any], status: int, data: Any) -> list[Any] | None:
+    """The rows of a successful ``GET /api/resource/<DocType>`` reply (None for any other)."""
+    path = environ.get("PATH_INFO", "")
+    listed = data.get("data") if isinstance(data, dict) else None
+    if status != 200 or environ.get("REQUEST_METHOD") != "GET" \
+            or not path.startswith("/api/resource/") or path.count("/") != 3 \
+            or not isinstance(listed, list):
+        return None
+    return listed
 
 
 class JsonRewrite:
@@ -212,32 +249,27 @@ class JsonRewrite:
         self._lock = threading.Lock()
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> list[bytes]:
-        import io
         import json
 
-        length = int(environ.get("CONTENT_LENGTH") or 0)
-        environ["wsgi.input"] = io.BytesIO(environ["wsgi.input"].read(length) if length else b"")
-        seen: dict[str, Any] = {}
-
-        def capture(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
-            seen["status"], seen["headers"] = status, headers
-            return lambda data: None
-
-        result = self.app(environ, capture)
-        try:
-            payload = b"".join(result)
-        finally:
-            getattr(result, "close", lambda: None)()
-        headers = [(k, v) for k, v in seen["headers"] if k.lower() != "content-length"]
+        status, headers, payload = call_wsgi(self.app, environ)
         if payload[:1] in (b"{", b"["):
             try:
                 data = json.loads(payload)
             except ValueError:
                 data = None
-            new = None if data is None else self.rewrite(environ, int(seen["status"][:3]), data)
+            new = None if data is None else self.rewrite(environ, int(status[:3]), data)
             if new is not None:
                 payload = json.dumps(new).encode()
                 with self._lock:
                     self.touched += 1
-        start_response(seen["status"], [*headers, ("Content-Length", str(len(payload)))])
+        start_response(status, [*headers, ("Content-Length", str(len(payload)))])
         return [payload]
+
+
+class RewritingSim(SimServer):
+    """The demo site behind :class:`JsonRewrite` (``rewriter.touched``: what it changed)."""
+
+    def __init__(self, rewrite: Rewrite) -> None:
+        super().__init__(fixture="demo", port=0)
+        self.rewriter = JsonRewrite(self.app, rewrite)
+        self.app = self.rewriter  # type: ignore[assignment]

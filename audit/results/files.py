@@ -263,6 +263,7 @@ class _Cleaner:
             formed = batch(values)
             if formed is not None:
                 return formed
+            batch = None  # what it declined, it declines for the new values among them too
         if len(memo) + len(missing) > self.LIMIT:
             memo.clear()
             missing = set(values)

@@ -14,9 +14,8 @@ import pytest
 from audit.crawl.discovery import parse_meta, target_from_row
 from audit.crawl.inventory import TargetDoc
 from audit.render.formats import Format
-from audit.sim.server import SimServer
 from audit.status import ExitCode
-from tests.helpers_http import JsonRewrite
+from tests.helpers_http import RewritingSim, document_list
 
 from .conftest import demo_config, run
 
@@ -45,11 +44,8 @@ def test_a_list_row_is_a_target_only_when_well_formed(row: dict[str, Any],
 
 def odd_rows(environ: dict[str, Any], status: int, data: Any) -> Any:
     """Every third row of every document list: docstatus a list, owner a dict, or no name."""
-    path = environ.get("PATH_INFO", "")
-    listed = data.get("data") if isinstance(data, dict) else None
-    if status != 200 or environ["REQUEST_METHOD"] != "GET" or not path.startswith(
-            "/api/resource/") or path.count("/") != 3 or path.endswith("/DocType") \
-            or not isinstance(listed, list):
+    listed = document_list(environ, status, data)
+    if listed is None or environ["PATH_INFO"].endswith("/DocType"):
         return None
     odd = ({"docstatus": [1]}, {"owner": {"a": 1}}, {"name": None})
     for i, row in enumerate(listed):
@@ -58,18 +54,11 @@ def odd_rows(environ: dict[str, Any], status: int, data: Any) -> Any:
     return data
 
 
-class OddSim(SimServer):
-    def __init__(self) -> None:
-        super().__init__(fixture="demo", port=0)
-        self.odd = JsonRewrite(self.app, odd_rows)
-        self.app = self.odd  # type: ignore[assignment]
-
-
 @pytest.mark.slow
 def test_a_crawl_of_lists_with_malformed_rows_completes(tmp_path: Path) -> None:
-    with OddSim() as sim:
+    with RewritingSim(odd_rows) as sim:
         result = run(demo_config(sim), tmp_path / "out")
-    assert sim.odd.touched > 0
+    assert sim.rewriter.touched > 0
     assert result.code in (ExitCode.OK, ExitCode.FINDINGS)
     assert (tmp_path / "out" / "probes.csv").exists()
     assert {r["outcome"] for r in result.rows} >= {"allowed", "denied"}
@@ -97,22 +86,15 @@ def _mangler(seed: int, rate: float) -> Callable[[dict[str, Any], int, Any], Any
     return rewrite
 
 
-class MangledSim(SimServer):
-    def __init__(self, seed: int, rate: float) -> None:
-        super().__init__(fixture="demo", port=0)
-        self.mangled = JsonRewrite(self.app, _mangler(seed, rate))
-        self.app = self.mangled  # type: ignore[assignment]
-
-
 @pytest.mark.slow
 @pytest.mark.parametrize(("seed", "rate"), [(1, 0.05), (3, 0.05), (8, 0.12), (21, 0.1)])
 def test_replies_of_any_shape_never_crash_a_run(seed: int, rate: float, tmp_path: Path) -> None:
     """Values of the wrong type anywhere (metas, rules, lists, logins, errors): the run
     ends as a run ends, with every file written. Its verdicts are only as good as what the
     site said, so none is compared here."""
-    with MangledSim(seed, rate) as sim:
+    with RewritingSim(_mangler(seed, rate)) as sim:
         result = run(demo_config(sim), tmp_path / "out", formats=tuple(Format))
-    assert sim.mangled.touched > 100
+    assert sim.rewriter.touched > 100
     assert result.code in (ExitCode.OK, ExitCode.FINDINGS)
     for name in ("results.json", "probes.csv", "matrix.csv", "findings.csv", "report.html",
                  "findings.ocsf.json"):

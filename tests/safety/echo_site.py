@@ -21,6 +21,7 @@ from urllib.parse import quote
 
 from audit.sim.model import OAuthToken
 from audit.sim.server import SimServer
+from tests.helpers_http import call_wsgi
 
 ESCAPES = "\x1b]0;owned\x07\x1b[2J\x1b[31m\u202e\r"
 OTHER_TOKENS = (
@@ -49,22 +50,10 @@ class EchoMiddleware:
         credentials = " ".join(filter(None, (environ.get("HTTP_AUTHORIZATION", ""),
                                              environ.get("HTTP_COOKIE", ""),
                                              body.decode("utf-8", "replace"))))
-        seen: dict[str, Any] = {}
-
-        def capture(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
-            seen["status"], seen["headers"] = status, headers
-            return lambda data: None
-
-        result = self.app(environ, capture)
-        try:
-            payload = b"".join(result)
-        finally:
-            getattr(result, "close", lambda: None)()
-        headers = [(k, v) for k, v in seen["headers"] if k.lower() != "content-length"]
+        status, headers, payload = call_wsgi(self.app, environ)
         self._record_sids(headers)
-        payload = self._echo(environ, int(seen["status"].split()[0]), headers, payload,
-                             credentials)
-        start_response(seen["status"], [*headers, ("Content-Length", str(len(payload)))])
+        payload = self._echo(environ, int(status.split()[0]), headers, payload, credentials)
+        start_response(status, [*headers, ("Content-Length", str(len(payload)))])
         return [payload]
 
     def _record_sids(self, headers: list[tuple[str, str]]) -> None:

@@ -10,16 +10,16 @@ from typing import Any
 
 import pytest
 
+from audit.crawl.inventory import Inventory
 from audit.http.client import UNSENDABLE
 from audit.model import Attempt, Operation, Outcome, ProbeMethod, ProbeResult
 from audit.render.formats import Format
 from audit.results.files import write_probes_csv, write_results_json
-from audit.results.record import RunResults
+from audit.results.record import RunInfo, RunResults
 from audit.results.redact import Redactor, fingerprint, strip_controls
-from audit.sim.server import SimServer
 from audit.status import ExitCode
 from tests.crawl.conftest import demo_config, mismatches, run
-from tests.helpers_http import JsonRewrite, Rewrite
+from tests.helpers_http import RewritingSim, document_list
 
 LONE = "\ud800"
 REPLACEMENT = "\ufffd"
@@ -40,28 +40,18 @@ def surrogate_replies(_environ: dict[str, Any], status: int, data: Any) -> Any:
 def surrogate_names(environ: dict[str, Any], status: int, data: Any) -> Any:
     """Every list of documents (the DocType list too) gains one whose name holds a lone
     surrogate: no URL or query can carry it back to the site."""
-    path = environ.get("PATH_INFO", "")
-    listed = data.get("data") if isinstance(data, dict) else None
-    if status != 200 or environ["REQUEST_METHOD"] != "GET" or not path.startswith(
-            "/api/resource/") or path.count("/") != 3 or not isinstance(listed, list) \
-            or not listed or not isinstance(listed[0], dict):
+    listed = document_list(environ, status, data)
+    if not listed or not isinstance(listed[0], dict):
         return None
     listed.insert(0, dict(listed[0], name=f"odd{LONE}name"))
     return data
 
 
-class SurrogateSim(SimServer):
-    def __init__(self, rewrite: Rewrite = surrogate_replies) -> None:
-        super().__init__(fixture="demo", port=0)
-        self.replies = JsonRewrite(self.app, rewrite)
-        self.app = self.replies  # type: ignore[assignment]
-
-
 @pytest.mark.slow
 def test_a_crawl_whose_replies_hold_lone_surrogates_writes_every_file(tmp_path: Path) -> None:
-    with SurrogateSim() as sim:
+    with RewritingSim(surrogate_replies) as sim:
         result = run(demo_config(sim), tmp_path / "out", formats=tuple(Format))
-    assert sim.replies.touched > 0
+    assert sim.rewriter.touched > 0
     assert result.code in (ExitCode.OK, ExitCode.FINDINGS)
     for name in OUTPUTS:
         text = (tmp_path / "out" / name).read_bytes().decode("utf-8")  # strict: valid UTF-8
@@ -72,13 +62,13 @@ def test_a_crawl_whose_replies_hold_lone_surrogates_writes_every_file(tmp_path: 
 
 @pytest.mark.slow
 def test_a_name_no_request_can_carry_gives_errors_never_a_crash(tmp_path: Path) -> None:
-    with SurrogateSim(surrogate_names) as sim:
+    with RewritingSim(surrogate_names) as sim:
         result = run(demo_config(sim), tmp_path / "out", formats=tuple(Format))
         rows = result.rows
         odd = [r for r in rows if r["doctype"] not in sim.site.doctypes]  # the listed one
         result.data["probes"] = [r for r in rows if r["doctype"] in sim.site.doctypes]
         wrong = mismatches(result, sim, verdicts_only=True)
-    assert sim.replies.touched > 0
+    assert sim.rewriter.touched > 0
     assert result.code in (ExitCode.OK, ExitCode.FINDINGS)
     assert not wrong
     for name in OUTPUTS:
@@ -143,13 +133,11 @@ def test_a_saved_run_with_a_lone_surrogate_escape_is_read(tmp_path: Path) -> Non
     assert f"odd {REPLACEMENT}" in again
 
 
-def _info() -> Any:
-    from audit.results.record import RunInfo
+def _info() -> RunInfo:
     return RunInfo("https://erp.example", None, "safe", "s", "f", True, "auditor")
 
 
-def _inventory() -> Any:
-    from audit.crawl.inventory import Inventory
+def _inventory() -> Inventory:
     return Inventory(source="auditor", doctypes={}, rules={}, users={})
 
 
