@@ -134,12 +134,13 @@ def test_mask_finds_secrets_inside_an_encoded_header() -> None:
 
 
 def test_mask_takes_whole_secrets_only() -> None:
-    """A password that is a plain word stays readable inside a sentence; as a value it goes."""
+    """A password that is a plain word goes wherever it stands as a word of its own (a
+    sentence quoting it too), never as a part of a longer word."""
     reg = SecretRegistry()
     reg.register("wrong")
-    assert reg.mask("wrong password") == "wrong password"
+    assert reg.mask("wrong password") == f"{MASK} password"
     assert reg.mask("Invalid login: the password is wrong today") == (
-        "Invalid login: the password is wrong today")
+        f"Invalid login: the password is {MASK} today")
     assert reg.mask("wrongly") == "wrongly"
     assert reg.mask('{"usr": "a@b.c", "pwd": "wrong"}') == '{"usr": "a@b.c", "pwd": "***"}'
     assert reg.mask("usr=a%40b.c&pwd=wrong") == "usr=a%40b.c&pwd=***"
@@ -155,10 +156,12 @@ def test_longest_secret_wins_whatever_its_bounds() -> None:
     assert reg.mask("pwd=wrong;") == "pwd=***;"
 
 
-def test_registry_ignores_very_short_values() -> None:
+def test_registry_masks_very_short_values_as_whole_tokens() -> None:
     reg = SecretRegistry()
     reg.register("abc")
-    assert len(reg) == 0 and reg.mask("abc") == "abc"
+    reg.register("")
+    assert len(reg) == 1 and reg.mask("abc") == MASK and reg.mask("pwd=abc;") == "pwd=***;"
+    assert reg.mask("abcd xabc") == "abcd xabc"
 
 
 def test_registry_masks_registered_values_and_encodings() -> None:

@@ -6,8 +6,9 @@ Every credential read from the configuration becomes a :class:`Secret`; its
 on it) replaces the value, and every form a request or an echoing reply carries it in
 (base64 of ``key:secret`` in a Basic header, URL-encoding of either hex case,
 JSON and HTML escaping), with ``***`` anywhere it would otherwise be printed, logged or
-written. Only whole secrets are masked: never a part of a longer word, and a secret that
-is a plain word not where it reads as part of a sentence. The output boundary applies it
+written. A short secret is masked as a whole token only (never a part of a longer word);
+a long one, and its base64 inside a longer encoded text, wherever it stands. The output
+boundary applies it
 through :class:`audit.results.redact.Redactor`.
 """
 
@@ -93,6 +94,26 @@ def _b64_forms(raw: str) -> set[str]:
     return {std, std.rstrip("="), url, url.rstrip("=")}
 
 
+B64_CORE_MIN = 8  # base64 characters of a secret inside a longer encoded text that are masked
+
+
+def _b64_cores(raw: str) -> set[str]:
+    """The base64 characters that encode only the secret's bytes when it is a part of a
+    longer encoded text (``base64("pwd=" + secret)``): its bytes start at any of three
+    alignments, and the characters that also encode a neighbouring byte are left out."""
+    data = raw.encode("utf-8")
+    out: set[str] = set()
+    for shift in range(3):
+        total = shift + len(data)
+        first = -(-shift * 8 // 6)  # characters that also hold the bytes before it
+        last = total // 3 * 4 + (total % 3 * 8) // 6  # characters holding its last bytes
+        for encode in (base64.b64encode, base64.urlsafe_b64encode):
+            core = encode(b"\x00" * shift + data + b"\x00\x00").decode("ascii")[first:last]
+            if len(core) >= B64_CORE_MIN:
+                out.add(core)
+    return out
+
+
 _HEX_ESCAPE = re.compile(r"%[0-9A-F]{2}")
 
 
@@ -101,6 +122,32 @@ def url_forms(value: str) -> set[str]:
     upper = {quote(value, safe=""), quote_plus(value, safe="")}
     lower = {_HEX_ESCAPE.sub(lambda m: m.group(0).lower(), u) for u in upper}
     return upper | lower
+
+
+# what URL encoders of the wild leave as it is, besides letters and digits: RFC 3986's
+# unreserved characters (Python's quote), RFC 1738's (the tilde encoded), Python's quote
+# default (the slash kept), JavaScript's encodeURIComponent and encodeURI, Java's
+# URLEncoder and PHP's urlencode (the asterisk kept, a space as +)
+_URL_KEPT = ("-_.~", "-_.", "-_.~/", "-_.!~*'()", "-_.!~*'();/?:@&=+$,#", "-_.*")
+
+
+def _percent(value: str, kept: str, plus: bool, lower: bool) -> str:
+    hexes = "%{:02x}" if lower else "%{:02X}"
+    out = []
+    for char in value:
+        if (char.isascii() and char.isalnum()) or char in kept:
+            out.append(char)
+        elif char == " " and plus:
+            out.append("+")
+        else:
+            out.extend(hexes.format(b) for b in char.encode("utf-8", "surrogatepass"))
+    return "".join(out)
+
+
+def _url_variants(value: str) -> set[str]:
+    """:func:`url_forms`, and every way the common encoders write the value."""
+    return url_forms(value) | {_percent(value, kept, plus, lower) for kept in _URL_KEPT
+                               for plus in (False, True) for lower in (False, True)}
 
 
 def _text_forms(value: str) -> set[str]:
@@ -112,29 +159,37 @@ def _text_forms(value: str) -> set[str]:
 
 
 def _forms(value: str) -> set[str]:
-    """The text forms one value takes on the wire and in replies: raw, URL-encoded (either
-    hex case), base64, JSON-escaped, HTML-escaped."""
-    return {value} | url_forms(value) | _b64_forms(value) | _text_forms(value)
+    """The text forms one value takes on the wire and in replies: raw, URL-encoded (by any
+    common encoder, either hex case), base64, JSON-escaped, HTML-escaped."""
+    return {value} | _url_variants(value) | _b64_forms(value) | _text_forms(value)
 
 
-_WORDLIKE = re.compile(r"[A-Za-z]+")
-_ESCAPED_BEFORE = r"(?:(?<=%[0-9A-Fa-f]{2})|(?<=\\[nrtbf/])|(?<=\\u[0-9A-Fa-f]{4})"
+LOOSE_MIN = 12  # a secret this long is masked wherever it stands, even glued to a word
+
+
+def _loose_forms(value: str) -> set[str]:
+    """The forms masked wherever they stand, even glued to a word: a long secret's."""
+    return _forms(value) if len(value) >= LOOSE_MIN else set()
+
+
+# What may stand before a secret that starts with a word character, checked once its first
+# character is matched (a pattern that starts with literals is scanned for them in C; one
+# that starts with a lookbehind is tried at every position): not a word character, or an
+# escape, which is a boundary too: %20 (URL), \n or \u0022 (JSON).
+_AFTER_FIRST = (r"(?:(?<=%[0-9A-Fa-f]{2}[\s\S])|(?<=\\[nrtbf/][\s\S])"
+                r"|(?<=\\u[0-9A-Fa-f]{4}[\s\S])|(?<!\w[\s\S]))")
 
 
 def _bounds(form: str) -> tuple[str, str]:
-    """The lookarounds that make ``form`` match as a whole secret only, never part of a word.
+    """The lookarounds that make ``form`` match as a whole secret only, never part of a word:
+    the one checked after its first character, and the one after its end.
 
-    ``secret`` must not turn ``api_secret`` into ``api_***``: a secret travels as a
-    whole token (after ``:``, ``=``, a space, a quote), never glued to other letters.
-    A secret that is a plain word (a password ``wrong``) is also left alone where it
-    reads as part of a sentence (``wrong password``): joined by one space to another word.
+    ``secret`` must not turn ``api_secret`` into ``api_***``: a short secret travels as a
+    whole token (after ``:``, ``=``, a space, a quote), never glued to other letters. (A
+    long one is masked wherever it stands: :func:`_loose_forms`.)
     """
-    # an escape right before it is a boundary too: %20 (URL), \n or \u0022 (JSON)
-    head = _ESCAPED_BEFORE + r"|(?<!\w))" if re.match(r"\w", form[0]) else ""
+    head = _AFTER_FIRST if re.match(r"\w", form[0]) else ""
     tail = r"(?!\w)" if re.match(r"\w", form[-1]) else ""
-    if _WORDLIKE.fullmatch(form):  # ... but after a scheme word it is a credential
-        head += r"(?:(?<=token )|(?<=Bearer )|(?<=Basic )|(?<![A-Za-z] ))"
-        tail += r"(?! [A-Za-z])"
     return head, tail
 
 
@@ -160,18 +215,33 @@ def trie_pattern(words: Iterable[str], tails: Mapping[str, str] | None = None) -
     return emit(trie)
 
 
-def _pattern(forms: Iterable[str]) -> re.Pattern[str] | None:
+def _pattern(forms: Iterable[str], loose: Iterable[str] = (),
+             cores: Iterable[str] = ()) -> re.Pattern[str] | None:
     """Every form, grouped by the lookbehind it needs; each group one trie whose word ends
-    carry their lookaheads. Plain words go last: one may be the start of a longer secret."""
-    groups: dict[str, dict[str, str]] = {}
-    for form in {f for f in forms if f}:
+    carry their lookaheads. The ``loose`` forms (masked wherever they stand) go first: a
+    long secret may hold a short one. The base64 ``cores`` go last: a longer encoded form
+    (the Basic header's ``key:secret``) that starts where one does is taken whole."""
+    anywhere = {f for f in loose if f}
+    groups: list[tuple[str, dict[str, str]]] = [("", dict.fromkeys(anywhere, ""))]
+    bounded: dict[str, dict[str, str]] = {}
+    for form in {f for f in forms if f} - anywhere:
         head, tail = _bounds(form)
-        groups.setdefault(head, {})[form] = tail
-    if not groups:
+        bounded.setdefault(head, {})[form] = tail
+    groups += [*bounded.items(), ("", dict.fromkeys({c for c in cores if c} - anywhere, ""))]
+    # one alternative per first character, each a literal: the regex engine then skips, in
+    # C, every position no secret can start at (a lookbehind or a group first defeats it)
+    after: dict[str, list[str]] = {}
+    for head, tails in groups:
+        rests: dict[str, dict[str, str]] = {}
+        for form, tail in tails.items():
+            rests.setdefault(form[0], {})[form[1:]] = tail
+        for first, rest in rests.items():
+            after.setdefault(first, []).append(head + trie_pattern(rest, rest))
+    if not after:
         return None
-    ordered = sorted(groups.items(), key=lambda kv: "(?! [A-Za-z])" in "".join(kv[1].values()))
-    return re.compile("|".join(f"{head}{trie_pattern(tails, tails)}"
-                               for head, tails in ordered))
+    return re.compile("|".join(
+        re.escape(first) + (ways[0] if len(ways) == 1 else "(?:" + "|".join(ways) + ")")
+        for first, ways in sorted(after.items())))
 
 
 def mask(text: str, secrets: Iterable[Secret | str]) -> str:
@@ -184,13 +254,17 @@ def mask(text: str, secrets: Iterable[Secret | str]) -> str:
     if not values or not text:
         return text
     forms: set[str] = set()
+    loose: set[str] = set()
+    cores: set[str] = set()
     for value in values:
         forms |= _forms(value)
+        loose |= _loose_forms(value)
+        cores |= _b64_cores(value)
     for first in values:
         for second in values:
             if first != second:
                 forms |= _b64_forms(f"{first}:{second}")
-    pattern = _pattern(forms)
+    pattern = _pattern(forms, loose, cores)
     return pattern.sub(MASK, text) if pattern else text
 
 
@@ -200,29 +274,31 @@ class SecretRegistry:
     Each registered value is masked in every form of :func:`_forms`. A value
     that travels combined with another (the Basic header's ``key:secret``) is
     registered combined too, by whoever builds it (see :func:`basic_credential`).
-    Values shorter than :data:`MIN_LENGTH` are not registered: masking ``"ab"``
-    process-wide would garble every text while protecting nothing real.
+    Every non-empty value is registered, however short: a short one is masked as a whole
+    token only, so it garbles little, and it is still the user's credential.
     """
-
-    MIN_LENGTH = 4
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._values: set[str] = set()
         self._forms: set[str] = set()
+        self._loose: set[str] = set()
+        self._cores: set[str] = set()
         self._pattern: re.Pattern[str] | None = None
         self.version = 0  # bumped on every change: lets a cache of masked texts stay valid
 
     def register(self, value: Secret | str | None) -> None:
         raw = _value_of(value) if value is not None else ""
-        if len(raw) < self.MIN_LENGTH:
+        if not raw:
             return
         with self._lock:
             if raw in self._values:
                 return
             self._values.add(raw)
             self._forms |= _forms(raw)
-            self._pattern = _pattern(self._forms)
+            self._loose |= _loose_forms(raw)
+            self._cores |= _b64_cores(raw)
+            self._pattern = _pattern(self._forms, self._loose, self._cores)
             self.version += 1
 
     def mask(self, text: str) -> str:
@@ -252,6 +328,8 @@ class SecretRegistry:
         with self._lock:
             self._values = set()
             self._forms = set()
+            self._loose = set()
+            self._cores = set()
             self._pattern = None
             self.version += 1
 

@@ -310,15 +310,21 @@ class Redactor:
     def terminal(self, text: str, colors: bool = False) -> str:
         """One text for a terminal: as :meth:`text`, carriage returns removed too.
 
+        What a terminal (or a pipe, which drops colours) would not show is removed before
+        the mask looks, so nothing it removes can rejoin a secret the mask did not see.
         ``colors=True`` keeps the few colour codes the terminal renderer itself writes
-        (severity words); every other escape sequence still goes.
+        (severity words), unless something to mask spans one: then the text is shown
+        without colour.
         """
         if not colors:
-            return strip_controls(self.text(text), terminal=True)
-        parts = _RENDERER_COLORS.split(text)
+            return self.text(strip_controls(text, terminal=True))
+        parts = [strip_controls(p, terminal=True) for p in _RENDERER_COLORS.split(text)]
+        whole = self.text("".join(parts))
+        clean = [self.text(p) for p in parts]
+        if "".join(clean) != whole:  # the mask sees more in the whole than in its parts
+            return whole
         codes = _RENDERER_COLORS.findall(text)
-        clean = [strip_controls(self.text(p), terminal=True) for p in parts]
-        return "".join(c + code for c, code in zip(clean, [*codes, ""], strict=True))
+        return "".join(p + code for p, code in zip(clean, [*codes, ""], strict=True))
 
     def json(self, document: Any) -> Any:
         """A redacted copy of a JSON-ready document (dicts, lists, strings, numbers)."""
