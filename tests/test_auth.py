@@ -79,6 +79,7 @@ class FakeSite:
     sids: dict[str, str] = field(default_factory=dict)
     tokens: dict[str, str] = field(default_factory=dict)
     refresh: dict[str, str] = field(default_factory=dict)
+    id_tokens: list[str] = field(default_factory=list)
     logins: list[tuple[str, bool]] = field(default_factory=list)
     grants: list[dict[str, str]] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -110,8 +111,11 @@ class FakeSite:
             access, new_refresh = secrets.token_hex(6), secrets.token_hex(6)
             self.tokens[access] = user
             self.refresh[new_refresh] = user
+            id_token = secrets.token_hex(16)  # an OpenID provider's, beside the pair
+            self.id_tokens.append(id_token)
             return json_response({"access_token": access, "refresh_token": new_refresh,
-                                  "token_type": "Bearer", "expires_in": 3600})
+                                  "token_type": "Bearer", "expires_in": 3600,
+                                  "id_token": id_token})
         if path == "/api/method/logout":
             self.sids.pop(request.cookies.get("sid", ""), None)
             return json_response({"message": "No App"})
@@ -276,6 +280,7 @@ def test_oauth_refresh_once_for_all_threads_on_401() -> None:
     # the refreshed tokens are masked wherever they would be printed
     new_access = next(iter(site.tokens), None) or "gone"
     assert REGISTRY.mask(f"x {new_access}") in ("x ***", "x gone")
+    assert site.id_tokens and REGISTRY.mask(f"x {site.id_tokens[0]}") == "x ***"
 
 
 def test_oauth_without_access_token_refreshes_first() -> None:

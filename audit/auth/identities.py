@@ -381,6 +381,9 @@ class OAuthIdentity(Identity):
         reply = client.request("POST", _path("api", "method", TOKEN_METHOD), data=form,
                                authenticate=False, recover=False)
         body = reply.body if isinstance(reply.body, dict) else {}
+        for key, value in body.items():  # every credential the reply carries (an id_token)
+            if isinstance(value, str) and "token" in key.lower() and key != "token_type":
+                REGISTRY.register(value)
         token = body.get("access_token")
         if reply.status != 200 or not isinstance(token, str) or not token:
             raise AuthFailed(self.failure(

@@ -23,6 +23,7 @@ from audit.crawl.probes import CellProber, UserContext, now
 from audit.http.client import FrappeClient
 from audit.model import Operation, Outcome, ProbeResult
 from audit.results.files import append_json_line
+from audit.results.redact import REDACTOR
 
 T = TypeVar("T")
 CellKey = tuple[str, str, str]
@@ -205,6 +206,9 @@ class Crawler:
             lost = ctx.client.identity.lost  # e.g. an expired token passive may not refresh
             seen = Survey(own=None, failure_note=lost) if lost else survey(
                 dt, ctx.facts, ctx.client, self.auditor, owner_matters(self.inventory, dt))
+            # the names it found, even if it failed part-way: a row written before a probe
+            # targets one may quote it
+            REDACTOR.learn_survey(dt.name, seen)
             with lock:
                 ctx.surveys[dt.name] = seen
             if not seen.failure_note:
