@@ -425,3 +425,79 @@ def test_email_api_key_is_not_masked(tmp_path: Path) -> None:
                           'api_key = "mailuser@example.com"\napi_secret = "${OPS_PASSWORD}"\n')
     assert REGISTRY.mask("as mailuser@example.com") == "as mailuser@example.com"
     assert REGISTRY.mask("opspass444") == "***"
+
+
+# -- a URL in an error: scheme and host at most, never what could be a credential ----------
+HOSTILE_URLS = [
+    "htps://admin:Sup3r/Secret@erp.example.com",
+    "ftp://bob:pa/ss99@h",
+    "https://admin:Sup3r/Secret@erp.example.com",
+    "https://admin:Sup3r?Secret@erp.example.com",
+    "https://admin:Sup3r#Secret@erp.example.com",
+    "https://admin:Sup3r@Secret@erp.example.com",
+    "https://admin:Sup3r:Secret@erp.example.com",
+    "https://admin:Sup3r%2FSecret@erp.example.com",
+    "https://admin%40corp:Sup3rSecret@erp.example.com",
+    "https://admin:Sup3rSecret@[::1]:8000",
+    "https://[::1]:8000/?token=Sup3rSecret",
+    "https://erp.example.com/#Sup3rSecret",
+    "https://erp.example.com:Sup3rSecret",
+    "https://admin:Sup3rSecret",
+    "https://admin:Sup3r\\Secret@erp.example.com",
+    "admin:Sup3rSecret@erp.example.com",
+    "//admin:Sup3rSecret@erp.example.com",
+    "Sup3rSecret",
+    "https://Sup3rSecret\x1b[0m@erp.example.com",
+    "https:// admin:Sup3rSecret@erp.example.com",
+]
+
+
+def _fragments(url: str) -> list[str]:
+    return ["Sup3r", "Secret", "pa/ss", "ss99", "bob", "admin"] if "@" in url else ["Sup3r"]
+
+
+@pytest.mark.parametrize("url", HOSTILE_URLS)
+def test_url_error_never_shows_credentials(tmp_path: Path, url: str) -> None:
+    documents = [('[site]\nurl = "${URL}"\n' + TOKEN_USER, {**ENV, "URL": url})]
+    if url.isprintable():  # a TOML string holds no control character
+        documents.append(("[site]\nurl = '''" + url + "'''\n" + TOKEN_USER, ENV))
+    for document, env in documents:
+        with pytest.raises(ConfigError) as info:
+            load(tmp_path, document, env=env)
+        assert info.value.key == "site.url"
+        for fragment in _fragments(url):
+            assert fragment not in str(info.value), str(info.value)
+        assert "\n" not in str(info.value)
+
+
+@pytest.mark.parametrize("url", HOSTILE_URLS)
+def test_environment_url_error_never_shows_credentials(url: str) -> None:
+    env = {"ERPNEXT_URL": url, "ERPNEXT_API_KEY": "k", "ERPNEXT_API_SECRET": "s"}
+    with pytest.raises(ConfigError) as info:
+        load_config(None, env=env)
+    assert info.value.key == "ERPNEXT_URL"
+    for fragment in _fragments(url):
+        assert fragment not in str(info.value), str(info.value)
+
+
+@pytest.mark.parametrize(("url", "shown"), [
+    ("ftp://erp.example.com/x?y", "URL 'ftp://erp.example.com' must start with http"),
+    ("https://erp.example.com:99999/app", "URL 'https://erp.example.com' has an invalid port"),
+    ("https://[::1]:99999", "URL 'https://[::1]' has an invalid port"),
+    ("https://erp.example.com/?token=abc", "URL 'https://erp.example.com' must not carry"),
+    ("https://", "the URL names no host"),
+    ("erp.example.com", "the URL must start with http"),
+])
+def test_url_error_shows_scheme_and_host_when_safe(url: str, shown: str) -> None:
+    env = {"ERPNEXT_URL": url, "ERPNEXT_API_KEY": "k", "ERPNEXT_API_SECRET": "s"}
+    with pytest.raises(ConfigError) as info:
+        load_config(None, env=env)
+    assert shown in str(info.value)
+
+
+@pytest.mark.parametrize("url", ["https://[::1", "https://erp[.example.com", "https://[x]y"])
+def test_unparsable_url_is_a_config_error(url: str) -> None:
+    env = {"ERPNEXT_URL": url, "ERPNEXT_API_KEY": "k", "ERPNEXT_API_SECRET": "s"}
+    with pytest.raises(ConfigError) as info:
+        load_config(None, env=env)
+    assert info.value.key == "ERPNEXT_URL"

@@ -35,6 +35,9 @@ DEFAULT_MAX_LIST_REPLY_MB = 64.0
 MAX_CONCURRENCY = 64
 ENV_SOURCE = "environment"
 
+# what of a URL an error may quote: a scheme, and a host name or bracketed IP address
+_SHOWN_SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]{0,15}")
+_SHOWN_HOST = re.compile(r"[A-Za-z0-9.-]{1,253}|\[[0-9A-Fa-f:.]{2,45}\]")
 _VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 _SECRET_KEYS = ("api_key", "api_secret", "password", "access_token", "refresh_token")
 _WARN_LITERAL = ("api_secret", "password", "access_token", "refresh_token")
@@ -175,11 +178,14 @@ def _from_env(env: Mapping[str, str]) -> AuditConfig:
 
 def _check_url(file: str, key: str, value: str) -> str:
     """The normalised site URL; an error never repeats credentials, a query or a fragment."""
-    parts = urlsplit(value.strip())
     shown = _shown_url(value)
+    try:
+        parts = urlsplit(value.strip())
+    except ValueError:  # an unbalanced "[" (not an IPv6 address)
+        return _url_error(file, key, "is not a valid URL", shown)
     if parts.scheme not in ("http", "https") or "://" not in value:
         return _url_error(file, key, "must start with http:// or https://", shown)
-    if parts.username or parts.password or "@" in parts.netloc:
+    if "@" in value:  # a "/" in a password moves it out of netloc: look at the whole text
         raise ConfigError(file, key, "credentials do not belong in the URL; use [[users]]")
     if not parts.hostname:
         return _url_error(file, key, "names no host", shown)
@@ -193,13 +199,20 @@ def _check_url(file: str, key: str, value: str) -> str:
 
 
 def _shown_url(value: str) -> str:
-    """``scheme://host[:port]/path`` of a URL, without user, password, query or fragment;
-    "" when it cannot be shown safely (no ``scheme://``: it might be ``user:password@host``)."""
-    if "://" not in value:
+    """``scheme://host`` of a URL, nothing more (no user, password, port, path, query or
+    fragment); "" when even that cannot be shown safely: an ``@`` anywhere (where urlsplit
+    puts a password holding ``/ ? #`` is no guide), no ``scheme://``, or a host that is not
+    a plain name or bracketed address."""
+    text = value.strip()
+    if "@" in text or "://" not in text:
         return ""
-    parts = urlsplit(value.strip())
-    host = parts.netloc.rsplit("@", 1)[-1]
-    return f"{parts.scheme}://{host}{parts.path}"
+    scheme, rest = text.split("://", 1)
+    authority = re.split(r"[/?#\\]", rest, maxsplit=1)[0]
+    host = authority[:authority.find("]") + 1] if authority.startswith("[") \
+        else authority.split(":", 1)[0]
+    if not (_SHOWN_SCHEME.fullmatch(scheme) and _SHOWN_HOST.fullmatch(host)):
+        return ""
+    return f"{scheme}://{host}"
 
 
 def _url_error(file: str, key: str, reason: str, shown: str) -> NoReturn:
