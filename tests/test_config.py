@@ -425,3 +425,191 @@ def test_email_api_key_is_not_masked(tmp_path: Path) -> None:
                           'api_key = "mailuser@example.com"\napi_secret = "${OPS_PASSWORD}"\n')
     assert REGISTRY.mask("as mailuser@example.com") == "as mailuser@example.com"
     assert REGISTRY.mask("opspass444") == "***"
+
+
+# -- a URL in an error: scheme and host at most, never what could be a credential ----------
+HOSTILE_URLS = [
+    "htps://admin:Sup3r/Secret@erp.example.com",
+    "ftp://bob:pa/ss99@h",
+    "https://admin:Sup3r/Secret@erp.example.com",
+    "https://admin:Sup3r?Secret@erp.example.com",
+    "https://admin:Sup3r#Secret@erp.example.com",
+    "https://admin:Sup3r@Secret@erp.example.com",
+    "https://admin:Sup3r:Secret@erp.example.com",
+    "https://admin:Sup3r%2FSecret@erp.example.com",
+    "https://admin%40corp:Sup3rSecret@erp.example.com",
+    "https://admin:Sup3rSecret@[::1]:8000",
+    "https://[::1]:8000/?token=Sup3rSecret",
+    "https://erp.example.com/#Sup3rSecret",
+    "https://erp.example.com:Sup3rSecret",
+    "https://admin:Sup3rSecret",
+    "https://admin:Sup3r\\Secret@erp.example.com",
+    "admin:Sup3rSecret@erp.example.com",
+    "//admin:Sup3rSecret@erp.example.com",
+    "Sup3rSecret",
+    "https://Sup3rSecret\x1b[0m@erp.example.com",
+    "https:// admin:Sup3rSecret@erp.example.com",
+]
+
+
+def _fragments(url: str) -> list[str]:
+    return ["Sup3r", "Secret", "pa/ss", "ss99", "bob", "admin"] if "@" in url else ["Sup3r"]
+
+
+@pytest.mark.parametrize("url", HOSTILE_URLS)
+def test_url_error_never_shows_credentials(tmp_path: Path, url: str) -> None:
+    documents = [('[site]\nurl = "${URL}"\n' + TOKEN_USER, {**ENV, "URL": url})]
+    if url.isprintable():  # a TOML string holds no control character
+        documents.append(("[site]\nurl = '''" + url + "'''\n" + TOKEN_USER, ENV))
+    for document, env in documents:
+        with pytest.raises(ConfigError) as info:
+            load(tmp_path, document, env=env)
+        assert info.value.key == "site.url"
+        for fragment in _fragments(url):
+            assert fragment not in str(info.value), str(info.value)
+        assert "\n" not in str(info.value)
+
+
+@pytest.mark.parametrize("url", HOSTILE_URLS)
+def test_environment_url_error_never_shows_credentials(url: str) -> None:
+    env = {"ERPNEXT_URL": url, "ERPNEXT_API_KEY": "k", "ERPNEXT_API_SECRET": "s"}
+    with pytest.raises(ConfigError) as info:
+        load_config(None, env=env)
+    assert info.value.key == "ERPNEXT_URL"
+    for fragment in _fragments(url):
+        assert fragment not in str(info.value), str(info.value)
+
+
+@pytest.mark.parametrize(("url", "shown"), [
+    ("ftp://erp.example.com/x?y", "URL 'ftp://erp.example.com' must start with http"),
+    ("https://erp.example.com:99999/app", "URL 'https://erp.example.com' has an invalid port"),
+    ("https://[::1]:99999", "URL 'https://[::1]' has an invalid port"),
+    ("https://erp.example.com/?token=abc", "URL 'https://erp.example.com' must not carry"),
+    ("https://", "the URL names no host"),
+    ("erp.example.com", "the URL must start with http"),
+])
+def test_url_error_shows_scheme_and_host_when_safe(url: str, shown: str) -> None:
+    env = {"ERPNEXT_URL": url, "ERPNEXT_API_KEY": "k", "ERPNEXT_API_SECRET": "s"}
+    with pytest.raises(ConfigError) as info:
+        load_config(None, env=env)
+    assert shown in str(info.value)
+
+
+@pytest.mark.parametrize("url", ["https://[::1", "https://erp[.example.com", "https://[x]y"])
+def test_unparsable_url_is_a_config_error(url: str) -> None:
+    env = {"ERPNEXT_URL": url, "ERPNEXT_API_KEY": "k", "ERPNEXT_API_SECRET": "s"}
+    with pytest.raises(ConfigError) as info:
+        load_config(None, env=env)
+    assert info.value.key == "ERPNEXT_URL"
+
+
+# -- a secret's value is never quoted, not even the name of a variable inside it -----------
+FRAGMENT = "Qx7Lm2Vz"  # distinctive: in no key name, message or path
+MALFORMED_SECRETS = [  # (TOML value, what of it must never appear)
+    (f"'{FRAGMENT}${{'", [FRAGMENT]),
+    (f"'{FRAGMENT}${{NOPE'", [FRAGMENT, "NOPE"]),
+    (f"'${{{FRAGMENT}'", [FRAGMENT]),
+    (f"'{FRAGMENT}${{}}'", [FRAGMENT]),
+    (f"'{FRAGMENT}${{1AB}}'", [FRAGMENT]),
+    (f"'{FRAGMENT}$${{X}}'", [FRAGMENT]),
+    ("'Qx7${Lm2Vz}'", ["Qx7", "Lm2Vz"]),
+    (f"'Tr0ub${{{FRAGMENT}}}4x&3'", ["Tr0ub", FRAGMENT, "4x&3"]),
+    (f"'{FRAGMENT}${{UNSET_ZZ}}'", [FRAGMENT, "UNSET_ZZ"]),
+    (f"'${{UNSET_ZZ}}{FRAGMENT}'", [FRAGMENT, "UNSET_ZZ"]),
+    (f"'{FRAGMENT}${{EMPTY_ZZ}}'", [FRAGMENT, "EMPTY_ZZ"]),
+    ("'${EMPTY_ZZ}${EMPTY_ZZ}'", ["EMPTY_ZZ"]),
+    ("'${BOT_KEY}${UNSET_ZZ}'", ["UNSET_ZZ", ENV["BOT_KEY"]]),
+    ("73917391", ["73917391"]),
+    ("7391.7391", ["7391"]),
+    (f"['{FRAGMENT}']", [FRAGMENT]),
+    (f"{{ v = '{FRAGMENT}' }}", [FRAGMENT]),
+    ("1979-05-27T07:32:00", ["1979", "07:32"]),
+    ("true", ["true"]),
+    ("''", []),
+]
+SECRET_KEYS = ("api_key", "api_secret", "password", "access_token", "refresh_token")
+
+
+@pytest.mark.parametrize("section", ["users[0]", "auditor"])
+@pytest.mark.parametrize("secret_key", SECRET_KEYS)
+@pytest.mark.parametrize(("value", "hidden"), MALFORMED_SECRETS,
+                         ids=[str(i) for i in range(len(MALFORMED_SECRETS))])
+def test_a_bad_secret_is_never_quoted(tmp_path: Path, section: str, secret_key: str,
+                                      value: str, hidden: list[str]) -> None:
+    table = "[[users]]\nname = \"bot\"\n" if section == "users[0]" else "[auditor]\n"
+    document = SITE + table + f"{secret_key} = {value}\n"
+    if section == "auditor":
+        document += TOKEN_USER
+    with pytest.raises(ConfigError) as info:
+        load(tmp_path, document, env={**ENV, "EMPTY_ZZ": ""})
+    text = str(info.value)
+    assert info.value.key == f"{section}.{secret_key}", text
+    assert text.startswith(f"{tmp_path / 'audit.toml'}: {section}.{secret_key}: ")
+    assert "\n" not in text
+    for part in hidden:
+        assert part not in text, text
+
+
+@pytest.mark.parametrize("secret_key", SECRET_KEYS)
+def test_a_secret_that_is_one_variable_names_it(tmp_path: Path, secret_key: str) -> None:
+    for env, reason in (({}, "environment variable NOPE_ZZ is not set"),
+                        ({"NOPE_ZZ": ""}, "environment variable NOPE_ZZ is empty")):
+        with pytest.raises(ConfigError) as info:
+            load(tmp_path, SITE + f'[[users]]\nname = "bot"\n{secret_key} = "${{NOPE_ZZ}}"\n',
+                 env={**ENV, **env})
+        assert info.value.reason == reason
+
+
+def test_a_variable_inside_a_secret_is_not_named(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError) as info:
+        load(tmp_path, SITE + '[[users]]\nname = "ops"\nauth = "password"\n'
+                              'username = "ops@example.com"\npassword = "Tr0ub${Dor}4x&3"\n')
+    assert info.value.key == "users[0].password"
+    assert "${...}" in info.value.reason
+    assert "environment variable" in info.value.reason
+    assert "Dor" not in str(info.value)
+
+
+def test_a_variable_inside_a_url_with_credentials_is_not_named(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError) as info:
+        load(tmp_path, '[site]\nurl = "https://admin:Tr0ub${Dor}4x@erp.example.com"\n'
+             + TOKEN_USER)
+    assert info.value.key == "site.url"
+    for part in ("Tr0ub", "Dor", "4x", "admin"):
+        assert part not in str(info.value)
+
+
+def test_a_variable_in_a_plain_key_is_named(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError) as info:
+        load(tmp_path, '[site]\nurl = "${NOPE_URL}/erp"\n' + TOKEN_USER)
+    assert info.value.reason == "environment variable NOPE_URL is not set"
+
+
+def test_cli_bad_secret_is_one_line_without_the_secret(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from audit.cli import cli
+
+    path = write(tmp_path, SITE + '[[users]]\nname = "ops"\nauth = "password"\n'
+                                  'username = "ops@example.com"\npassword = "Tr0ub${Dor}4x&3"\n')
+    result = CliRunner().invoke(cli, ["check-auth", "-c", str(path)])
+    if result.exception is not None and not isinstance(result.exception, SystemExit):
+        raise result.exception
+    assert result.exit_code == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert f"{path}: users[0].password: " in lines[0]
+    for part in ("Tr0ub", "Dor", "4x&3"):
+        assert part not in result.output
+
+
+@pytest.mark.parametrize("quote", ['"', "'''"])
+def test_toml_error_does_not_quote_a_character_of_a_secret(tmp_path: Path, quote: str) -> None:
+    path = tmp_path / "audit.toml"
+    path.write_text(SITE + f'[[users]]\nname = "bot"\napi_secret = {quote}Qx7\x01Lm2{quote}\n',
+                    encoding="utf-8")
+    with pytest.raises(ConfigError) as info:
+        load_config(path, env=ENV)
+    text = str(info.value)
+    assert "TOML syntax error: an illegal character (at line 5, column" in text, text
+    assert "\\x01" not in text and "\x01" not in text and "Qx7" not in text

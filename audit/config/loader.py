@@ -1,7 +1,9 @@
 """The audit configuration: TOML plus environment variables, validated in one pass.
 
 Precedence of secrets, written down once: a value ``"${VAR}"`` is read from the
-environment (missing or empty: an error naming VAR and the key); a literal value
+environment (missing or empty: an error naming VAR and the key, or only the key when
+the reference is part of a longer secret, since its name is then part of the secret; there
+is no escape for a literal ``${``); a literal value
 works but draws a warning naming the key. With no file at all, ``ERPNEXT_URL``,
 ``ERPNEXT_API_KEY`` and ``ERPNEXT_API_SECRET`` describe one token user named
 ``default``. Secrets never come from the command line.
@@ -35,7 +37,14 @@ DEFAULT_MAX_LIST_REPLY_MB = 64.0
 MAX_CONCURRENCY = 64
 ENV_SOURCE = "environment"
 
+# what of a URL an error may quote: a scheme, and a host name or bracketed IP address
+_SHOWN_SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]{0,15}")
+_SHOWN_HOST = re.compile(r"[A-Za-z0-9.-]{1,253}|\[[0-9A-Fa-f:.]{2,45}\]")
+_QUOTED_CHAR = re.compile(r"(?:Illegal|Found invalid) character '[^']*'")
 _VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+# the loader has no escape for a literal "${": such a secret comes whole from a variable
+_WHOLE_SECRET = ('a secret holding a literal "${" must come whole from an environment '
+                 'variable: write "${NAME}"')
 _SECRET_KEYS = ("api_key", "api_secret", "password", "access_token", "refresh_token")
 _WARN_LITERAL = ("api_secret", "password", "access_token", "refresh_token")
 _USER_KEYS = frozenset({"name", "auth", "username", "client_id", "expect", *_SECRET_KEYS})
@@ -150,7 +159,9 @@ def load_config(
     try:
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(str(path), "", f"TOML syntax error: {exc}") from None
+        # tomllib quotes an illegal character, which may be one of a secret's
+        reason = _QUOTED_CHAR.sub("an illegal character", str(exc))
+        raise ConfigError(str(path), "", f"TOML syntax error: {reason}") from None
     return _Loader(path, environ, emit).build(raw)
 
 
@@ -175,11 +186,14 @@ def _from_env(env: Mapping[str, str]) -> AuditConfig:
 
 def _check_url(file: str, key: str, value: str) -> str:
     """The normalised site URL; an error never repeats credentials, a query or a fragment."""
-    parts = urlsplit(value.strip())
     shown = _shown_url(value)
+    try:
+        parts = urlsplit(value.strip())
+    except ValueError:  # an unbalanced "[" (not an IPv6 address)
+        return _url_error(file, key, "is not a valid URL", shown)
     if parts.scheme not in ("http", "https") or "://" not in value:
         return _url_error(file, key, "must start with http:// or https://", shown)
-    if parts.username or parts.password or "@" in parts.netloc:
+    if "@" in value:  # a "/" in a password moves it out of netloc: look at the whole text
         raise ConfigError(file, key, "credentials do not belong in the URL; use [[users]]")
     if not parts.hostname:
         return _url_error(file, key, "names no host", shown)
@@ -193,13 +207,20 @@ def _check_url(file: str, key: str, value: str) -> str:
 
 
 def _shown_url(value: str) -> str:
-    """``scheme://host[:port]/path`` of a URL, without user, password, query or fragment;
-    "" when it cannot be shown safely (no ``scheme://``: it might be ``user:password@host``)."""
-    if "://" not in value:
+    """``scheme://host`` of a URL, nothing more (no user, password, port, path, query or
+    fragment); "" when even that cannot be shown safely: an ``@`` anywhere (where urlsplit
+    puts a password holding ``/ ? #`` is no guide), no ``scheme://``, or a host that is not
+    a plain name or bracketed address."""
+    text = value.strip()
+    if "@" in text or "://" not in text:
         return ""
-    parts = urlsplit(value.strip())
-    host = parts.netloc.rsplit("@", 1)[-1]
-    return f"{parts.scheme}://{host}{parts.path}"
+    scheme, rest = text.split("://", 1)
+    authority = re.split(r"[/?#\\]", rest, maxsplit=1)[0]
+    host = authority[:authority.find("]") + 1] if authority.startswith("[") \
+        else authority.split(":", 1)[0]
+    if not (_SHOWN_SCHEME.fullmatch(scheme) and _SHOWN_HOST.fullmatch(host)):
+        return ""
+    return f"{scheme}://{host}"
 
 
 def _url_error(file: str, key: str, reason: str, shown: str) -> NoReturn:
@@ -233,25 +254,33 @@ class _Loader:
                                  f"unknown key (expected one of: {known})")
         return value
 
-    def expand(self, value: str, key: str) -> tuple[str, bool]:
-        """Substitute ``${VAR}``; return the text and whether it came from a variable."""
+    def expand(self, value: str, key: str, secret: bool = False) -> tuple[str, bool]:
+        """Substitute ``${VAR}``; return the text and whether it came from a variable.
+
+        For a ``secret`` value an error quotes nothing of it: a variable is named only when
+        it is the whole value (a name inside a literal is part of the secret)."""
+        whole = _VAR.fullmatch(value) is not None
+
         def lookup(match: re.Match[str]) -> str:
             name = match.group(1)
-            if name not in self.env:
-                raise self.error(key, f"environment variable {name} is not set")
-            if not self.env[name]:
-                raise self.error(key, f"environment variable {name} is empty")
-            return self.env[name]
+            problem = "not set" if name not in self.env else "empty" if not self.env[name] else ""
+            if not problem:
+                return self.env[name]
+            if secret and not whole:
+                raise self.error(key, f"holds a ${{...}} reference to an environment variable "
+                                      f"that is {problem}; {_WHOLE_SECRET}")
+            raise self.error(key, f"environment variable {name} is {problem}")
 
         rest = _VAR.sub("", value)
         if "${" in rest:
-            raise self.error(key, "malformed variable reference: write ${NAME}")
+            hint = f"; {_WHOLE_SECRET}" if secret else ""
+            raise self.error(key, f"malformed variable reference: write ${{NAME}}{hint}")
         return _VAR.sub(lookup, value), _VAR.search(value) is not None
 
-    def string(self, value: Any, key: str) -> str:
+    def string(self, value: Any, key: str, secret: bool = False) -> str:
         if not isinstance(value, str):
             raise self.error(key, f"expected a string, got {_kind(value)}")
-        text, _ = self.expand(value, key)
+        text, _ = self.expand(value, key, secret=secret)
         if not text.strip():
             raise self.error(key, "must not be empty")
         return text
@@ -316,7 +345,9 @@ class _Loader:
                                                  "max_reply_mb", "max_list_reply_mb"}))
         if "url" not in t:
             raise self.error("site.url", "missing: the site's base URL, e.g. https://erp.example.com")
-        url = _check_url(self.file, "site.url", self.string(t["url"], "site.url"))
+        raw = t["url"]  # with an @ it may hold a password: expanded as a secret
+        secret = isinstance(raw, str) and "@" in raw
+        url = _check_url(self.file, "site.url", self.string(raw, "site.url", secret=secret))
         verify: bool | str = True
         if "verify_tls" in t:
             verify = self.verify_tls(t["verify_tls"])
@@ -447,7 +478,7 @@ class _Loader:
         if not isinstance(value, str):  # the value itself is never repeated: it is a secret
             raise self.error(key, f"expected a string, got {_kind(value, show=False)}; "
                                   'quote it, or better use "${VAR}"')
-        text, from_env = self.expand(value, key)
+        text, from_env = self.expand(value, key, secret=True)
         if not text:
             raise self.error(key, "must not be empty")
         secret = Secret(text, source=key)

@@ -6,12 +6,18 @@ re-analysed without asking the site again.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from audit.model import Operation
 
+# a ``{...}`` of a ``format:`` autoname, as Frappe's naming finds them
+_BRACED = re.compile(r"\{([\w | #]+)\}")
+# parts Frappe's parse_naming_series fills from the date or a counter, not from a field
+_SERIES_PARTS = frozenset({"YY", "YYYY", "MM", "DD", "WW", "JJJ", "FY", "timestamp"})
+_FIELDNAME = re.compile(r"[a-z][a-z0-9_]*")
 TEXT_TYPES = ("Data", "Small Text", "Text", "Long Text", "Text Editor", "Int", "Float",
               "Currency", "Percent")
 
@@ -56,9 +62,41 @@ class DocTypeInfo:
         return True
 
     def naming_field(self) -> str:
-        if self.autoname.startswith("field:"):
+        """The field of ``field:`` naming (Frappe reads the prefix in any case), else ""."""
+        if self.autoname.strip().lower().startswith("field:"):
             return self.autoname.split(":", 1)[1].strip()
         return ""
+
+    def name_fields(self) -> tuple[str, ...]:
+        """Every field a document's name is built from, as Frappe's naming reads the
+        autoname (frappe/model/naming.py): ``field:x``; the ``{x}`` of ``format:``; a part of
+        an old-style ``A.x.####`` rule, or of a ``naming_series`` option, that is a field.
+        Series and date parts (``{#####}``, ``{YYYY}``, ``.MM.``, ...) are no fields. A
+        controller or Document Naming Rule is not in the meta: it is not seen here."""
+        rule = self.autoname.strip()
+        lower = rule.lower()
+        if lower.startswith("field:"):
+            found = [self.naming_field()]
+        elif lower.startswith("format:"):
+            found = [p.strip() for p in _BRACED.findall(rule.split(":", 1)[1])]
+        elif lower.startswith("naming_series:"):
+            series = next((f for f in self.fields or () if f.fieldname == "naming_series"), None)
+            options = series.options.splitlines() if series is not None else []
+            found = [p for option in options for p in self._dotted_fields(option)]
+        elif "#" in rule:
+            found = self._dotted_fields(rule)
+        else:
+            found = []
+        names = [n for n in found if n and not n.startswith("#") and n not in _SERIES_PARTS]
+        return tuple(dict.fromkeys(names))
+
+    def _dotted_fields(self, rule: str) -> list[str]:
+        """The parts of an ``A.x.####`` rule Frappe fills from the document: a known field,
+        or (meta unknown) a part written like a field name."""
+        known = None if self.fields is None else {f.fieldname for f in self.fields}
+        parts = [p.strip().strip("{}").strip() for p in rule.split(".")]
+        return [p for p in parts if (p in known if known is not None
+                                     else _FIELDNAME.fullmatch(p) is not None)]
 
     def list_probe_field(self) -> FieldInfo | None:
         """A permlevel-0 plain field to receive a JSON list in the create probe (SPEC §5.3)."""

@@ -74,16 +74,13 @@ def has_fingerprints(inventory: Inventory) -> bool:
 
 
 def secret_bearing(dt: DocTypeInfo) -> bool:
-    """True when a document's name is a credential (decided from the DocType's meta)."""
+    """True when a document's name is a credential or holds one (decided from the meta):
+    any field the name is built from is a Password field or named like a token."""
     if dt.name in SECRET_DOCTYPES:
         return True
-    field = dt.naming_field()
-    if not field:
-        return False
-    if _CREDENTIAL_FIELD.search(field):
-        return True
-    meta = next((f for f in dt.fields or () if f.fieldname == field), None)
-    return meta is not None and meta.fieldtype == "Password"
+    passwords = {f.fieldname for f in dt.fields or () if f.fieldtype == "Password"}
+    return any(_CREDENTIAL_FIELD.search(field) or field in passwords
+               for field in dt.name_fields())
 
 
 _SCALARS = frozenset({str, int, float, bool, type(None)})

@@ -48,6 +48,24 @@ def _row(doctype: str, target: str, message: str = "") -> ProbeResult:
     (DocTypeInfo(name="Customer", autoname="field:customer_name", fields=(
         FieldInfo(fieldname="customer_name", fieldtype="Data"),)), False),
     (DocTypeInfo(name="Sales Invoice", autoname="naming_series:"), False),
+    # Frappe names these from field values too (format: placeholders, any case of prefix)
+    (DocTypeInfo(name="API Token", autoname="format:{api_token}"), True),
+    (DocTypeInfo(name="API Token", autoname="format:TOK-{secret_key}-{#####}"), True),
+    (DocTypeInfo(name="API Token", autoname="Field:token"), True),
+    (DocTypeInfo(name="API Token", autoname="FORMAT:{YYYY}-{access_token}"), True),
+    (DocTypeInfo(name="API Token", autoname="TOK-.api_token.-.####"), True),
+    (DocTypeInfo(name="Vault", autoname="format:{key_value}", fields=(
+        FieldInfo(fieldname="key_value", fieldtype="Password"),)), True),
+    (DocTypeInfo(name="Vault", autoname="format:V-{owner_ref}-{key_value}", fields=(
+        FieldInfo(fieldname="owner_ref", fieldtype="Data"),
+        FieldInfo(fieldname="key_value", fieldtype="Password"))), True),
+    (DocTypeInfo(name="Vault", autoname="naming_series:", fields=(
+        FieldInfo(fieldname="naming_series", fieldtype="Select", options="V-.key_value.-.###"),
+        FieldInfo(fieldname="key_value", fieldtype="Password"))), True),
+    (DocTypeInfo(name="Error Log", autoname="format:Log on {timestamp}"), False),
+    (DocTypeInfo(name="Tracker", autoname="format:{document_type}-{track_field}-{#####}"),
+     False),
+    (DocTypeInfo(name="Counter", autoname="TOKEN-.YYYY.-.####"), False),
 ])
 def test_secret_bearing_is_decided_from_the_meta(dt: DocTypeInfo, secret: bool) -> None:
     assert secret_bearing(dt) is secret
@@ -86,16 +104,19 @@ def test_inventory_targets_and_shares_of_secret_doctypes_are_fingerprinted() -> 
     inventory = Inventory(
         source="auditor",
         doctypes={"OAuth Bearer Token": DocTypeInfo(name="OAuth Bearer Token"),
-                  "Ticket": DocTypeInfo(name="Ticket", autoname="field:ticket_token")},
+                  "Ticket": DocTypeInfo(name="Ticket", autoname="field:ticket_token"),
+                  "Pass": DocTypeInfo(name="Pass", autoname="Format:P-{pass_key}", fields=(
+                      FieldInfo(fieldname="pass_key", fieldtype="Password"),))},
         targets={"OAuth Bearer Token": (TargetDoc(name=TOKEN, owner="a@b.c"),),
                  "Ticket": (TargetDoc(name="tkt-secret-0042"),),
+                 "Pass": (TargetDoc(name="P-hunter2hunter2"),),
                  "Customer": (TargetDoc(name="Alpha Corp"),)},
         users={"a@b.c": UserFacts(frappe_user="a@b.c", shares=(
             ShareRow(doctype="OAuth Authorization Code", name=CODE),))},
     )
     redactor.learn_inventory(inventory)
     text = json.dumps(redactor.json(inventory.to_json()))
-    for secret in (TOKEN, CODE, "tkt-secret-0042"):
+    for secret in (TOKEN, CODE, "tkt-secret-0042", "P-hunter2hunter2"):
         assert secret not in text
         assert _sha(secret) in text
     assert "Alpha Corp" in text and "OAuth Bearer Token" in text
