@@ -205,12 +205,21 @@ def trie_pattern(words: Iterable[str], tails: Mapping[str, str] | None = None) -
         node[""] = (tails or {}).get(word, "")
 
     def emit(node: dict[str, Any]) -> str:
-        branches = [re.escape(c) + emit(child) for c, child in sorted(node.items()) if c]
+        branches = [chain(c, child) for c, child in sorted(node.items()) if c]
         if "" in node:  # a word ends here: tried after every longer one
             branches.append(node[""])
         if len(branches) == 1:
             return branches[0]
         return "(?:" + "|".join(branches) + ")"
+
+    def chain(char: str, node: dict[str, Any]) -> str:
+        """A run of characters with one way on is walked, not recursed into (a token may
+        be thousands of characters long)."""
+        run = [char]
+        while len(node) == 1 and "" not in node:
+            (char, node), = node.items()
+            run.append(char)
+        return re.escape("".join(run)) + emit(node)
 
     return emit(trie)
 

@@ -121,3 +121,13 @@ def test_renderer_colours_stay_when_no_secret_is_near() -> None:
     assert red.terminal(text, colors=True) == text
     assert red.terminal(f"\x1b[31mhigh\x1b[0m {TOKEN}", colors=True) == (
         f"\x1b[31mhigh\x1b[0m {MASK}")
+
+
+def test_a_very_long_secret_is_registered_and_masked() -> None:
+    """A JWT or an opaque token of thousands of characters (the trie must not recurse per
+    character)."""
+    jwt = "eyJ" + "aB3-_x9Q" * 500 + "/+=="
+    red = _redactor(jwt)
+    assert red.text(f"Authorization: Bearer {jwt}.") == f"Authorization: Bearer {MASK}."
+    assert jwt not in red.text(f"redirect={quote(jwt, safe='')}") and (
+        quote(jwt, safe="") not in red.text(f"redirect={quote(jwt, safe='')}"))
