@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from audit.http.reply import FrappeReply, plain_text
+from audit.results.redact import REDACTOR
 
 # Failures raised before Frappe's create check: they prove nothing (SPEC.md §5.3).
 CREATE_INCONCLUSIVE = frozenset({"LinkValidationError", "CancelledLinkError",
@@ -59,7 +60,8 @@ class Reading:
 
 
 def short_message(reply: FrappeReply | None, limit: int = 300) -> str:
-    """The most telling human sentence of a reply, without HTML."""
+    """The most telling human sentence of a reply, without HTML, redacted, then cut to
+    ``limit`` characters (cut first, a secret straddling the cut would keep its head)."""
     if reply is None:
         return ""
     texts = [reply.error_message, *reply.server_messages]
@@ -72,7 +74,7 @@ def short_message(reply: FrappeReply | None, limit: int = 300) -> str:
     for text in texts:
         clean = plain_text(text or "")
         if clean:
-            return clean[:limit]
+            return REDACTOR.text(clean)[:limit]
     return ""
 
 
