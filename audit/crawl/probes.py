@@ -18,7 +18,14 @@ from typing import Any
 from audit.crawl.discovery import parse_meta
 from audit.crawl.incidents import IncidentLog, remove_if_ours
 from audit.crawl.inventory import DocTypeInfo, Inventory, Survey, TargetDoc, UserFacts
-from audit.crawl.plan import GROWTH, CellPlan, PlannedTarget, needed_rights, plan_cell
+from audit.crawl.plan import (
+    GROWTH,
+    CellPlan,
+    PlannedTarget,
+    needed_rights,
+    new_bogus_link,
+    plan_cell,
+)
 from audit.crawl.verdicts import (
     Kind,
     Reading,
@@ -71,12 +78,13 @@ class CellProber:
         self.incidents = incidents or IncidentLog(None)
         self.auditor = auditor
         self._submittable: dict[str, bool | None] = {}  # re-read once per run
+        self.bogus_link = new_bogus_link()  # the submit probe's bad link, new for each run
         self._lock = threading.Lock()
 
     def plan(self, ctx: UserContext, dt: DocTypeInfo, op: Operation) -> CellPlan:
         survey = ctx.surveys.get(dt.name) or Survey()
         plan = plan_cell(self.inventory, ctx.name, dt, op, ctx.facts, survey, self.mode,
-                         self.ask_only)
+                         self.ask_only, bogus_link=self.bogus_link)
         if plan.method is ProbeMethod.REST and op is not Operation.READ \
                 and self.incidents.stopped(dt.name):
             return replace(plan, method=ProbeMethod.ASK, reason=STOPPED, body=None)

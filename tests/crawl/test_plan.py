@@ -15,10 +15,11 @@ from audit.crawl.inventory import (
     UserFacts,
     UserPermRow,
 )
-from audit.crawl.plan import BASE_BUDGET, CellPlan, plan_cell
+from audit.crawl.plan import BASE_BUDGET, CellPlan, new_bogus_link, plan_cell
 from audit.model import Mode, Operation, Outcome, ProbeMethod
 
 USER = "u@example.com"
+BOGUS = new_bogus_link()
 ORDER = DocTypeInfo(name="Order", is_submittable=True, fields=(
     FieldInfo("title", "Data", reqd=True),
     FieldInfo("company", "Link", options="Company"),
@@ -42,7 +43,8 @@ def plan(op: Operation, facts: UserFacts, targets: tuple[TargetDoc, ...] = (),
     inventory = Inventory(source="auditor", doctypes={dt.name: dt}, targets={dt.name: targets},
                           rules=RULES, users={USER: facts}, listed=frozenset({dt.name}),
                           strict_user_permissions=strict)
-    return plan_cell(inventory, "u", dt, op, facts, survey or Survey(listed=()), mode)
+    return plan_cell(inventory, "u", dt, op, facts, survey or Survey(listed=()), mode,
+                     bogus_link=BOGUS)
 
 
 def facts(*ups: UserPermRow, shares: tuple[ShareRow, ...] = (),
@@ -147,10 +149,15 @@ def test_strict_create_fills_restricted_links_with_allowed_values() -> None:
     assert plan(Operation.CREATE, MULTI).body == {"title": ["permaudit-probe"]}
 
 
+def test_the_bad_link_value_is_new_for_every_run() -> None:
+    values = {new_bogus_link() for _ in range(50)}
+    assert len(values) == 50 and all(len(v) >= 32 for v in values)
+
+
 def test_methods_bodies_and_not_applicable() -> None:
     assert plan(Operation.WRITE, facts(), POOL).body == {"modified": "2000-01-01 00:00:00"}
     submit = plan(Operation.SUBMIT, facts(), POOL)
-    assert submit.body == {"docstatus": 1, "amended_from": "__permaudit_nonexistent__"}
+    assert submit.body == {"docstatus": 1, "amended_from": BOGUS}
     assert plan(Operation.WRITE, facts(), POOL, mode=Mode.PASSIVE).method is ProbeMethod.ASK
     plain = DocTypeInfo(name="Order", fields=ORDER.fields)
     assert plan(Operation.SUBMIT, facts(), dt=plain).outcome is Outcome.NOT_APPLICABLE

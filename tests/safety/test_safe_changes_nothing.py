@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from audit.sim.fixtures import hazards
+from audit.sim.model import Document
 from audit.sim.server import SimServer
 
 from .conftest import SAFE_DOCTYPES, audit, changes, wrong_verdicts
@@ -108,3 +109,33 @@ def test_a_create_probe_runs_hooks_whose_outside_effects_stay(sim: SimServer,
     assert (row["method"], row["outcome"], row["http_status"]) == ("rest", "allowed", 417), row
     assert changes(sim) == []
     assert sim.site.outbox == [f"hazard@{hazards.DOMAIN}: a new Hazard Mailer is being created"]
+
+
+def _bogus_value(row: dict[str, object]) -> str:
+    """The link value the site says it could not find (its 417 LinkValidationError)."""
+    message = str(row["message"])
+    assert "Could not find" in message, row
+    return message.rsplit(":", 1)[1].strip()
+
+
+def test_the_submit_probe_link_value_cannot_be_planted(tmp_path: Path) -> None:
+    # a document named like a fixed "nonexistent" value (planted, or imported) would make
+    # the bad link valid and the draft would really be submitted
+    seen = []
+    for run in ("one", "two"):
+        site = hazards.build()
+        for name in ("__permaudit_nonexistent__", "__audit_nonexistent__"):
+            site.docs("Hazard Invoice")[name] = Document(
+                "Hazard Invoice", name, owner="Administrator", docstatus=2,
+                creation=hazards.STAMP, modified=hazards.STAMP, modified_by="Administrator",
+                values={"title": "planted"})
+        (tmp_path / run).mkdir()
+        with SimServer(fixture=site, port=0) as sim:
+            result = audit(sim, tmp_path / run, doctypes=("Hazard Invoice",))
+            assert changes(sim) == []
+            assert sim.site.docs("Hazard Invoice")["HINV-DRAFT"].docstatus == 0
+            row = result.row("hazard", "Hazard Invoice", "submit")
+            assert (row["method"], row["outcome"], row["http_status"]) == ("rest", "allowed",
+                                                                           417), row
+            seen.append(_bogus_value(row))
+    assert seen[0] != seen[1] and len(seen[0]) >= 32, seen
