@@ -23,11 +23,14 @@ from __future__ import annotations
 import secrets
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from datetime import datetime
 
 from audit.crawl.inventory import DocTypeInfo, Inventory, Survey, TargetDoc, UserFacts, UserPermRow
 from audit.model import Mode, Operation, Outcome, ProbeMethod
 
 STALE_MODIFIED = "2000-01-01 00:00:00"
+# sent instead when a document's stored modified is the usual stale value (SPEC §5.2's)
+STALE_FALLBACK = "1900-01-01 00:00:00"
 BOGUS_PREFIX = "permaudit-missing-"  # + 32 random hex digits, new for every run
 LIST_PROBE_VALUE = ["permaudit-probe"]
 BASE_BUDGET = 4  # targets tried without evidence that another document could differ
@@ -200,6 +203,26 @@ def submit_body(dt: DocTypeInfo, bogus_link: str) -> dict[str, object] | None:
     if field_ is None or not bogus_link:
         return None
     return {"docstatus": 1, field_.fieldname: bogus_link}
+
+
+def stale_modified(stored: object) -> str | None:
+    """The ``modified`` a write probe sends to a document whose stored one is ``stored``.
+
+    Frappe's ``check_if_latest`` compares the text of the stored datetime with the text
+    sent, and saves for real when they are equal (or when the stored one is empty): the
+    value sent must differ from the stored one in every spelling (microseconds, a ``T``).
+    None when the stored value is empty or no datetime at all: then no PUT is safe."""
+    text = str(stored or "").strip()
+    if not text:
+        return None
+    try:
+        when = datetime.fromisoformat(text).replace(tzinfo=None)
+    except ValueError:
+        return None
+    for candidate in (STALE_MODIFIED, STALE_FALLBACK):
+        if datetime.fromisoformat(candidate) != when and candidate != text:
+            return candidate
+    return None  # unreachable: two different values cannot both equal one
 
 
 # -- method ---------------------------------------------------------------------------------

@@ -25,6 +25,7 @@ from audit.crawl.plan import (
     needed_rights,
     new_bogus_link,
     plan_cell,
+    stale_modified,
 )
 from audit.crawl.verdicts import (
     Kind,
@@ -250,16 +251,19 @@ class CellProber:
         if rest and self.incidents.stopped(dt.name):
             why = STOPPED
         elif rest and op is Operation.WRITE:
-            # Frappe skips its timestamp check when the stored modified is empty, and the
-            # save really happens (SPEC §3.13): only a set modified makes the probe safe.
-            if self._stored_modified(ctx, dt, target):
-                reply = client.put(path, json=dict(plan.body or {}),
+            # Frappe skips its timestamp check when the stored modified is empty, and saves
+            # when it equals the one sent (SPEC §3.13): the PUT carries a modified that
+            # surely differs from the stored one, or is not sent.
+            stale = self._stale_for(ctx, dt, target)
+            if stale is not None:
+                reply = client.put(path, json={**(plan.body or {}), "modified": stale},
                                    before_resend=self._unstopped(dt))
                 reading = _record(log, name, ProbeMethod.REST, write_reading(reply))
                 if reading.kind is not Kind.INCONCLUSIVE:
                     return reading, ProbeMethod.REST
             else:
-                why = "the target's stored modified is empty or unreadable: a PUT could save"
+                why = ("the target's stored modified is empty or unreadable: a PUT could "
+                       "save")
         elif rest and op is Operation.DELETE and self._deletable_probe(ctx, dt, target):
             still = self._still(ctx, dt, target, 1)
             reply = client.delete(path, before_resend=still)
@@ -297,9 +301,10 @@ class CellProber:
         return Resend(lambda: not self.incidents.stopped(dt.name)
                       and self._status_is(ctx, dt, target, docstatus))
 
-    def _stored_modified(self, ctx: UserContext, dt: DocTypeInfo, target: TargetDoc) -> bool:
+    def _stale_for(self, ctx: UserContext, dt: DocTypeInfo, target: TargetDoc) -> str | None:
+        """The stale ``modified`` for this target's PUT, from its stored one read now."""
         stored = self._stored(ctx, dt.name, target.name)
-        return stored is not None and bool(str(stored.get("modified") or "").strip())
+        return None if stored is None else stale_modified(stored.get("modified"))
 
     def _deletable_probe(self, ctx: UserContext, dt: DocTypeInfo, target: TargetDoc) -> bool:
         """A DELETE only to a submitted document of a DocType that is submittable now."""

@@ -4,6 +4,8 @@ facts and the survey (no HTTP). Each expectation is Frappe 15's rule written out
 
 from __future__ import annotations
 
+import pytest
+
 from audit.crawl.inventory import (
     DocTypeInfo,
     FieldInfo,
@@ -15,7 +17,15 @@ from audit.crawl.inventory import (
     UserFacts,
     UserPermRow,
 )
-from audit.crawl.plan import BASE_BUDGET, CellPlan, new_bogus_link, plan_cell
+from audit.crawl.plan import (
+    BASE_BUDGET,
+    STALE_FALLBACK,
+    STALE_MODIFIED,
+    CellPlan,
+    new_bogus_link,
+    plan_cell,
+    stale_modified,
+)
 from audit.model import Mode, Operation, Outcome, ProbeMethod
 
 USER = "u@example.com"
@@ -162,3 +172,18 @@ def test_methods_bodies_and_not_applicable() -> None:
     plain = DocTypeInfo(name="Order", fields=ORDER.fields)
     assert plan(Operation.SUBMIT, facts(), dt=plain).outcome is Outcome.NOT_APPLICABLE
     assert "rest PUT" in plan(Operation.WRITE, MULTI, POOL).describe()
+
+
+@pytest.mark.parametrize(("stored", "sent"), [
+    ("2026-10-01 09:00:00.123456", STALE_MODIFIED),
+    ("2000-01-01 00:00:00", STALE_FALLBACK),
+    ("2000-01-01 00:00:00.000000", STALE_FALLBACK),  # the same datetime in the database
+    ("2000-01-01T00:00:00", STALE_FALLBACK),
+    (" 2000-01-01 00:00:00 ", STALE_FALLBACK),
+    ("2000-01-01", STALE_FALLBACK),
+    ("1900-01-01 00:00:00", STALE_MODIFIED),
+    ("", None), (None, None), ("   ", None), ("not a date", None), (17, None),
+])
+def test_the_stale_modified_always_differs_from_the_stored_one(stored: object,
+                                                              sent: str | None) -> None:
+    assert stale_modified(stored) == sent

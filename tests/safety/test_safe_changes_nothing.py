@@ -139,3 +139,23 @@ def test_the_submit_probe_link_value_cannot_be_planted(tmp_path: Path) -> None:
                                                                            417), row
             seen.append(_bogus_value(row))
     assert seen[0] != seen[1] and len(seen[0]) >= 32, seen
+
+
+def test_write_probe_never_sends_the_modified_a_document_holds(tmp_path: Path) -> None:
+    # Frappe's timestamp check passes when the stored modified equals the one sent, and the
+    # PUT really saves: a legacy import stamped with the probe's usual stale value
+    site = hazards.build()
+    del site.docs("Hazard Note")["HN-EMPTY"]
+    stamp = "2000-01-01 00:00:00"
+    site.docs("Hazard Note")["HN-2000"] = Document(
+        "Hazard Note", "HN-2000", owner=f"hazard@{hazards.DOMAIN}", creation=stamp,
+        modified=stamp, modified_by=f"hazard@{hazards.DOMAIN}", values={"title": "legacy"})
+    with SimServer(fixture=site, port=0) as sim:
+        result = audit(sim, tmp_path, users=("hazard", "clerk"), doctypes=("Hazard Note",))
+        assert changes(sim) == []
+        assert result.data["incidents"] == []
+        for user in ("hazard", "clerk"):
+            row = result.row(user, "Hazard Note", "write")
+            assert (row["method"], row["outcome"], row["http_status"], row["target"]) == (
+                "rest", "allowed", 417, "HN-2000"), row
+        assert sim.site.docs("Hazard Note")["HN-2000"].modified == stamp
