@@ -38,7 +38,13 @@ from audit.crawl.verdicts import (
     submit_reading,
     write_reading,
 )
-from audit.http.client import FrappeClient, FrappeReply, TransportError, resource_path
+from audit.http.client import (
+    FrappeClient,
+    FrappeReply,
+    RedirectError,
+    TransportError,
+    resource_path,
+)
 from audit.model import Attempt, Mode, Operation, Outcome, ProbeMethod, ProbeResult
 from audit.results.record import Incident
 
@@ -121,8 +127,8 @@ class CellProber:
             plan = replace(plan, method=ProbeMethod.ASK, reason=STOPPED)
         if plan.method is ProbeMethod.REST:
             started = time.monotonic()
-            reply = ctx.client.post(resource_path(dt.name), json=dict(plan.body or {}),
-                                    before_resend=self._unstopped(dt))
+            reply = mutate(ctx.client, "POST", resource_path(dt.name),
+                           json=dict(plan.body or {}), before_resend=self._unstopped(dt))
             reading = _record(log, "", ProbeMethod.REST, create_reading(reply))
             if reading.kind is Kind.INCIDENT:
                 return self._incident(ctx, dt, plan, reading, None,
@@ -256,8 +262,8 @@ class CellProber:
             # surely differs from the stored one, or is not sent.
             stale = self._stale_for(ctx, dt, target)
             if stale is not None:
-                reply = client.put(path, json={**(plan.body or {}), "modified": stale},
-                                   before_resend=self._unstopped(dt))
+                reply = mutate(client, "PUT", path, json={**(plan.body or {}), "modified": stale},
+                               before_resend=self._unstopped(dt))
                 reading = _record(log, name, ProbeMethod.REST, write_reading(reply))
                 if reading.kind is not Kind.INCONCLUSIVE:
                     return reading, ProbeMethod.REST
@@ -266,7 +272,7 @@ class CellProber:
                        "save")
         elif rest and op is Operation.DELETE and self._deletable_probe(ctx, dt, target):
             still = self._still(ctx, dt, target, 1)
-            reply = client.delete(path, before_resend=still)
+            reply = mutate(client, "DELETE", path, before_resend=still)
             reading = _record(log, name, ProbeMethod.REST, delete_reading(reply))
             if still.refused:
                 why = "the document changed before the DELETE could be sent again; asked"
@@ -274,7 +280,8 @@ class CellProber:
                 return reading, ProbeMethod.REST
         elif rest and op is Operation.SUBMIT and plan.body is not None and \
                 self._status_is(ctx, dt, target, 0):
-            reply = client.put(path, json=dict(plan.body), before_resend=self._unstopped(dt))
+            reply = mutate(client, "PUT", path, json=dict(plan.body),
+                           before_resend=self._unstopped(dt))
             reading = _record(log, name, ProbeMethod.REST, submit_reading(reply))
             if reading.kind is not Kind.INCONCLUSIVE:
                 return reading, ProbeMethod.REST
@@ -456,6 +463,17 @@ class Resend:
         ok = self._check()
         self.refused = self.refused or not ok
         return ok
+
+
+def mutate(client: FrappeClient, method: str, path: str, **kwargs: Any) -> FrappeReply:
+    """A probe's PUT, POST or DELETE. A redirect is its reply, not a transport failure:
+    whatever answered it may have applied the request (the verdict makes it an incident)."""
+    send: Callable[..., FrappeReply] = getattr(client, method.lower())  # put, post, delete
+    try:
+        return send(path, **kwargs)
+    except RedirectError as exc:
+        return FrappeReply(method=method, url=exc.url, status=exc.status, body=None, text="",
+                           headers={"Location": exc.location}, latency_ms=0.0)
 
 
 def _int(value: object) -> int:
