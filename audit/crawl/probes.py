@@ -41,6 +41,7 @@ from audit.crawl.verdicts import (
 from audit.http.client import (
     FrappeClient,
     FrappeReply,
+    NotSent,
     RedirectError,
     TransportError,
     resource_path,
@@ -128,7 +129,10 @@ class CellProber:
         if plan.method is ProbeMethod.REST:
             started = time.monotonic()
             reply = mutate(ctx.client, "POST", resource_path(dt.name),
-                           json=dict(plan.body or {}), before_resend=self._unstopped(dt))
+                           json=dict(plan.body or {}), before_send=self._unstopped(dt))
+            if reply is None:
+                return self._create(ctx, dt, replace(plan, method=ProbeMethod.ASK,
+                                                     reason=STOPPED), log)
             reading = _record(log, "", ProbeMethod.REST, create_reading(reply))
             if reading.kind is Kind.INCIDENT:
                 return self._incident(ctx, dt, plan, reading, None,
@@ -263,28 +267,37 @@ class CellProber:
             stale = self._stale_for(ctx, dt, target)
             if stale is not None:
                 reply = mutate(client, "PUT", path, json={**(plan.body or {}), "modified": stale},
-                               before_resend=self._unstopped(dt))
-                reading = _record(log, name, ProbeMethod.REST, write_reading(reply))
-                if reading.kind is not Kind.INCONCLUSIVE:
-                    return reading, ProbeMethod.REST
+                               before_send=self._unstopped(dt))
+                if reply is None:
+                    why = STOPPED
+                else:
+                    reading = _record(log, name, ProbeMethod.REST, write_reading(reply))
+                    if reading.kind is not Kind.INCONCLUSIVE:
+                        return reading, ProbeMethod.REST
             else:
                 why = ("the target's stored modified is empty or unreadable: a PUT could "
                        "save")
         elif rest and op is Operation.DELETE and self._deletable_probe(ctx, dt, target):
+            # the docstatus is read inside the DELETE's limiter slot, after its pace wait,
+            # before every attempt: nothing of the crawl waits between the read and the send
             still = self._still(ctx, dt, target, 1)
-            reply = mutate(client, "DELETE", path, before_resend=still)
-            reading = _record(log, name, ProbeMethod.REST, delete_reading(reply))
-            if still.refused:
-                why = "the document changed before the DELETE could be sent again; asked"
-            elif reading.kind is not Kind.INCONCLUSIVE:
-                return reading, ProbeMethod.REST
+            reply = mutate(client, "DELETE", path, before_send=still)
+            if reply is None:
+                why = "the document was no longer submitted right before the DELETE; asked"
+            else:
+                reading = _record(log, name, ProbeMethod.REST, delete_reading(reply))
+                if still.refused:
+                    why = "the document changed before the DELETE could be sent again; asked"
+                elif reading.kind is not Kind.INCONCLUSIVE:
+                    return reading, ProbeMethod.REST
         elif rest and op is Operation.SUBMIT and plan.body is not None and \
-                self._status_is(ctx, dt, target, 0):
+                target.docstatus == 0:
             reply = mutate(client, "PUT", path, json=dict(plan.body),
-                           before_resend=self._unstopped(dt))
-            reading = _record(log, name, ProbeMethod.REST, submit_reading(reply))
-            if reading.kind is not Kind.INCONCLUSIVE:
-                return reading, ProbeMethod.REST
+                           before_send=self._still(ctx, dt, target, 0))
+            if reply is not None:
+                reading = _record(log, name, ProbeMethod.REST, submit_reading(reply))
+                if reading.kind is not Kind.INCONCLUSIVE:
+                    return reading, ProbeMethod.REST
         reading = self._ask(ctx, dt.name, name, op, log)
         if plan.method is ProbeMethod.REST and op in (Operation.WRITE, Operation.DELETE,
                                                       Operation.SUBMIT):
@@ -296,7 +309,7 @@ class CellProber:
 
     def _status_is(self, ctx: UserContext, dt: DocTypeInfo, target: TargetDoc,
                    docstatus: int) -> bool:
-        """Re-read the docstatus just before a DELETE or a submit PUT (never hit a draft)."""
+        """Re-read the docstatus right before a DELETE or a submit PUT (never hit a draft)."""
         if target.docstatus != docstatus:
             return False
         stored = self._stored(ctx, dt.name, target.name)
@@ -304,7 +317,9 @@ class CellProber:
 
     def _still(self, ctx: UserContext, dt: DocTypeInfo, target: TargetDoc,
                docstatus: int) -> Resend:
-        """Asked before every re-send of a DELETE: re-reads the docstatus (SPEC §5.4)."""
+        """Asked before every attempt of a DELETE or submit PUT, inside its limiter slot:
+        the DocType is not stopped and the docstatus, re-read, is still ``docstatus``
+        (SPEC §5.4)."""
         return Resend(lambda: not self.incidents.stopped(dt.name)
                       and self._status_is(ctx, dt, target, docstatus))
 
@@ -315,8 +330,7 @@ class CellProber:
 
     def _deletable_probe(self, ctx: UserContext, dt: DocTypeInfo, target: TargetDoc) -> bool:
         """A DELETE only to a submitted document of a DocType that is submittable now."""
-        return (target.docstatus == 1 and self._submittable_now(ctx, dt)
-                and self._status_is(ctx, dt, target, 1))
+        return target.docstatus == 1 and self._submittable_now(ctx, dt)
 
     def _submittable_now(self, ctx: UserContext, dt: DocTypeInfo) -> bool:
         """The DocType's is_submittable as the site says during this run (read once)."""
@@ -465,12 +479,15 @@ class Resend:
         return ok
 
 
-def mutate(client: FrappeClient, method: str, path: str, **kwargs: Any) -> FrappeReply:
-    """A probe's PUT, POST or DELETE. A redirect is its reply, not a transport failure:
-    whatever answered it may have applied the request (the verdict makes it an incident)."""
+def mutate(client: FrappeClient, method: str, path: str, **kwargs: Any) -> FrappeReply | None:
+    """A probe's PUT, POST or DELETE; None when its ``before_send`` guard kept it unsent.
+    A redirect is its reply, not a transport failure: whatever answered it may have
+    applied the request (the verdict makes it an incident)."""
     send: Callable[..., FrappeReply] = getattr(client, method.lower())  # put, post, delete
     try:
         return send(path, **kwargs)
+    except NotSent:
+        return None
     except RedirectError as exc:
         return FrappeReply(method=method, url=exc.url, status=exc.status, body=None, text="",
                            headers={"Location": exc.location}, latency_ms=0.0)

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
+from audit.http.pacing import RateLimiter
 from audit.sim.fixtures import hazards
 from audit.sim.model import Document
 from audit.sim.server import SimServer
@@ -159,3 +162,29 @@ def test_write_probe_never_sends_the_modified_a_document_holds(tmp_path: Path) -
             assert (row["method"], row["outcome"], row["http_status"], row["target"]) == (
                 "rest", "allowed", 417, "HN-2000"), row
         assert sim.site.docs("Hazard Note")["HN-2000"].modified == stamp
+
+
+def test_no_limiter_wait_comes_between_the_docstatus_read_and_the_delete(
+        sim: SimServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Once the delete cell runs (one worker: after the create probe's POST), another user
+    # cancels HINV-SUB when a request of the crawl waits for the limiter right after the
+    # site answered a read of HINV-SUB: a DELETE that waits there (up to 120 s after a
+    # 429) would hit a cancelled document, and Frappe would delete it.
+    path = "/api/resource/Hazard Invoice/HINV-SUB"
+    acquire = RateLimiter.acquire
+
+    def acquire_and_race(limiter: RateLimiter) -> None:
+        seen = [(r.method, r.path) for r in sim.controls.requests]
+        if "POST" in {m for m, _p in seen} and seen[-1] == ("GET", path):
+            sim.site.docs("Hazard Invoice")["HINV-SUB"].docstatus = 2
+        acquire(limiter)
+
+    monkeypatch.setattr(RateLimiter, "acquire", acquire_and_race)
+    result = audit(sim, tmp_path, doctypes=("Hazard Invoice",), concurrency=1)
+    assert changes(sim) == []
+    assert "HINV-SUB" in sim.site.docs("Hazard Invoice")
+    sent = [(r.method, r.path) for r in sim.controls.requests]
+    delete = sent.index(("DELETE", path))
+    assert sent[delete - 1] == ("GET", path), sent  # read, then at once the DELETE
+    row = result.row("hazard", "Hazard Invoice", "delete")
+    assert (row["method"], row["outcome"], row["http_status"]) == ("rest", "allowed", 417), row
