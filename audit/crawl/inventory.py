@@ -6,12 +6,14 @@ re-analysed without asking the site again.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from audit.model import Operation
 
+_TEMPLATE_FIELD = re.compile(r"\{\s*([A-Za-z_][A-Za-z0-9_]*)")  # {fieldname} in a template
 TEXT_TYPES = ("Data", "Small Text", "Text", "Long Text", "Text Editor", "Int", "Float",
               "Currency", "Percent")
 
@@ -27,6 +29,7 @@ class FieldInfo:
     read_only: bool = False
     is_virtual: bool = False  # not stored: a value sent for it is dropped
     ignore_user_permissions: bool = False
+    default: str = ""
 
 
 @dataclass(frozen=True)
@@ -40,6 +43,7 @@ class DocTypeInfo:
     custom: bool = False
     autoname: str = ""
     fields: tuple[FieldInfo, ...] | None = None  # None: the meta could not be read
+    title_field: str = ""
 
     @property
     def autoincrement(self) -> bool:
@@ -60,11 +64,25 @@ class DocTypeInfo:
             return self.autoname.split(":", 1)[1].strip()
         return ""
 
+    def templated_fields(self) -> frozenset[str]:
+        """Fields the server may overwrite or read into a name before validation (SPEC
+        §3.13 insert steps 8-10): the title field (``set_title_field`` fills it from its
+        template) and every ``{field}`` of the autoname or of the title's template."""
+        texts = [self.autoname]
+        names = {self.title_field} if self.title_field else set()
+        for f in self.fields or ():
+            if f.fieldname == self.title_field:
+                texts += [f.options, f.default]
+        names.update(m.group(1) for text in texts for m in _TEMPLATE_FIELD.finditer(text))
+        return frozenset(names)
+
     def list_probe_field(self) -> FieldInfo | None:
-        """A permlevel-0 plain field to receive a JSON list in the create probe (SPEC §5.3)."""
+        """A permlevel-0 plain field to receive a JSON list in the create probe (SPEC §5.3),
+        never one a naming or title template may fill or read."""
         if self.fields is None:
             return None
         fetched = {f.fetch_from.split(".", 1)[0] for f in self.fields if f.fetch_from}
+        fetched |= self.templated_fields()
         naming = self.naming_field()
         # read-only fields are set by controllers (a key, a status) and virtual ones are
         # never stored: the probe value may vanish and the insert succeed

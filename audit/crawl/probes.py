@@ -53,6 +53,9 @@ HAS_PERMISSION = "frappe.client.has_permission"
 GETDOCTYPE = "frappe.desk.form.load.getdoctype"
 INCIDENT_REASON = "incident: the probe changed data"
 STOPPED = "an earlier probe on this DocType changed data (incident): only asked from now on"
+META_UNREAD = ("the DocType's meta could not be read just now (fields, naming, is_virtual): "
+               "no mutating probe is known to fail safely; asked")
+META_MAX_AGE = 60.0  # seconds a fresh read of a DocType's meta is reused for mutating probes
 
 
 @dataclass
@@ -85,7 +88,8 @@ class CellProber:
         self.fetch = fetch
         self.incidents = incidents or IncidentLog(None)
         self.auditor = auditor
-        self._submittable: dict[str, bool | None] = {}  # re-read once per run
+        # DocType -> (monotonic time of the read, its meta then; None: unreadable)
+        self._metas: dict[str, tuple[float, DocTypeInfo | None]] = {}
         self.bogus_link = new_bogus_link()  # the submit probe's bad link, new for each run
         self._lock = threading.Lock()
 
@@ -108,6 +112,8 @@ class CellProber:
             return self._result(ctx, dt, op, Outcome.ERROR, reason=lost)
         log: list[Attempt] = []
         try:
+            if plan.method is ProbeMethod.REST and op.mutating:
+                plan = self._plan_now(ctx, dt, plan)
             if op is Operation.CREATE:
                 row = self._create(ctx, dt, plan, log)
             else:
@@ -333,23 +339,48 @@ class CellProber:
         return target.docstatus == 1 and self._submittable_now(ctx, dt)
 
     def _submittable_now(self, ctx: UserContext, dt: DocTypeInfo) -> bool:
-        """The DocType's is_submittable as the site says during this run (read once)."""
+        """The DocType's is_submittable as the site says now (:meth:`_meta_now`)."""
+        meta = self._meta_now(ctx, dt)
+        return meta is not None and meta.is_submittable
+
+    def _meta_now(self, ctx: UserContext, dt: DocTypeInfo) -> DocTypeInfo | None:
+        """The DocType's meta as ``getdoctype`` gives it now (Customize Form included), read
+        by this run's prober — never discovery's, nor an interrupted run's discovery.json —
+        and reused for :data:`META_MAX_AGE` seconds. None when it cannot be read."""
         with self._lock:
-            if dt.name in self._submittable:
-                return bool(self._submittable[dt.name])
-        value: bool | None = None
-        stored = self._stored(ctx, "DocType", dt.name)
-        if stored is not None and "is_submittable" in stored:
-            value = bool(_int(stored.get("is_submittable")))
-        else:
-            try:
-                info, _rules = parse_meta(ctx.client.call(GETDOCTYPE, doctype=dt.name).body)
-            except TransportError:
-                info = None
-            value = info.is_submittable if info is not None else None
+            hit = self._metas.get(dt.name)
+        if hit is not None and time.monotonic() - hit[0] < META_MAX_AGE:
+            return hit[1]
+        client = self.auditor or ctx.client
+        try:
+            reply = client.call(GETDOCTYPE, doctype=dt.name)
+        except TransportError:
+            reply = None
+        info = parse_meta(reply.body)[0] if reply is not None and reply.status == 200 else None
+        if info is not None and info.name != dt.name:
+            info = None  # not the meta asked for
         with self._lock:
-            self._submittable.setdefault(dt.name, value)
-            return bool(self._submittable[dt.name])
+            self._metas[dt.name] = (time.monotonic(), info)
+        return info
+
+    def _plan_now(self, ctx: UserContext, dt: DocTypeInfo, plan: CellPlan) -> CellPlan:
+        """A mutating REST plan checked against the meta of now: its body (the create
+        probe's field, the submit probe's link) is chosen again from it, and the cell is
+        asked when the meta cannot be read or no longer allows a safe probe."""
+        fresh = self._meta_now(ctx, dt)
+        if fresh is None:
+            return replace(plan, method=ProbeMethod.ASK, body=None, reason=META_UNREAD)
+        current = replace(fresh, name=dt.name, module=dt.module or fresh.module,
+                          is_virtual=fresh.is_virtual or dt.is_virtual,
+                          autoname=fresh.autoname or dt.autoname)
+        survey = ctx.surveys.get(dt.name) or Survey()
+        again = plan_cell(self.inventory, ctx.name, current, plan.op, ctx.facts, survey,
+                          self.mode, self.ask_only, bogus_link=self.bogus_link)
+        if again.outcome is not None or again.method is not ProbeMethod.REST:
+            why = again.reason or "no safe probe"
+            return replace(plan, method=ProbeMethod.ASK, body=None,
+                           reason=f"{why} (the DocType's meta as the site gives it now)")
+        return replace(plan, body=again.body)
 
     def _ask(self, ctx: UserContext, doctype: str, name: str, op: Operation,
              log: list[Attempt]) -> Reading:

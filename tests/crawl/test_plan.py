@@ -187,3 +187,20 @@ def test_methods_bodies_and_not_applicable() -> None:
 def test_the_stale_modified_always_differs_from_the_stored_one(stored: object,
                                                               sent: str | None) -> None:
     assert stale_modified(stored) == sent
+
+
+def test_the_create_probe_field_is_never_one_a_template_fills_or_reads() -> None:
+    # set_title_field overwrites the title field from its template, and a format: autoname
+    # reads its {fields} into the name, before validation (SPEC.md §3.13 insert steps 8-11)
+    fields = (FieldInfo("title", "Data", options="{customer_name} - {notes}"),
+              FieldInfo("customer_name", "Data"), FieldInfo("notes", "Data"),
+              FieldInfo("code", "Data"), FieldInfo("remarks", "Small Text"))
+    dt = DocTypeInfo(name="Deal", fields=fields, title_field="title",
+                     autoname="format:DEAL-{code}-{####}")
+    assert dt.templated_fields() == {"title", "customer_name", "notes", "code"}
+    chosen = dt.list_probe_field()
+    assert chosen is not None and chosen.fieldname == "remarks"
+    only_title = DocTypeInfo(name="Memo", fields=(FieldInfo("subject", "Data"),),
+                             title_field="subject")
+    assert only_title.list_probe_field() is None
+    assert plan(Operation.CREATE, facts(), dt=only_title).method is ProbeMethod.ASK

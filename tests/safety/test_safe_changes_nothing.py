@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from audit.config.loader import load_config
+from audit.crawl.discovery import Discovery
+from audit.crawl.inventory import Inventory
 from audit.http.pacing import RateLimiter
+from audit.runner import RunRequest, run_audit
 from audit.sim.fixtures import hazards
-from audit.sim.model import Document
+from audit.sim.fixtures.kit import doctype as doctype_def
+from audit.sim.model import Document, SiteData
 from audit.sim.server import SimServer
 
 from .conftest import SAFE_DOCTYPES, audit, changes, wrong_verdicts
@@ -188,3 +195,99 @@ def test_no_limiter_wait_comes_between_the_docstatus_read_and_the_delete(
     assert sent[delete - 1] == ("GET", path), sent  # read, then at once the DELETE
     row = result.row("hazard", "Hazard Invoice", "delete")
     assert (row["method"], row["outcome"], row["http_status"]) == ("rest", "allowed", 417), row
+
+
+def _raise_permlevel(site: SiteData, doctype: str, fieldname: str) -> None:
+    """What Customize Form does between discovery and a probe (a Property Setter)."""
+    for f in site.doctypes[doctype].fields:
+        if f.fieldname == fieldname:
+            f.permlevel = 1
+
+
+def test_a_resumed_run_plans_its_submit_probe_from_the_meta_of_now(tmp_path: Path) -> None:
+    # run 1 is cut short before the submit cell; between the runs amended_from moves to
+    # permlevel 1, where the bogus value is reset silently and the submit would go through
+    with SimServer(fixture=hazards.build(), port=0) as sim:
+        config_file = tmp_path / "audit.toml"
+        config_file.write_text(hazards.config_toml("safe", ("hazard",)), encoding="utf-8")
+        config = load_config(config_file, env=hazards.environment(sim.site, sim.url),
+                             warn=lambda _m: None)
+        out = tmp_path / "out"
+        quiet: dict[str, Any] = {"echo": lambda _m: None, "warn": lambda _m: None}
+        run_audit(RunRequest(config=config, outdir=out, quiet=True,
+                             doctypes=("Hazard Invoice",)), **quiet)
+        checkpoint = out / "checkpoint.jsonl"
+        kept = [line for line in checkpoint.read_text("utf-8").splitlines()
+                if json.loads(line).get("kind") != "probe"
+                or json.loads(line)["row"]["op"] != "submit"]
+        checkpoint.write_text("\n".join(kept) + "\n", encoding="utf-8")
+        (out / "results.json").unlink()
+        _raise_permlevel(sim.site, "Hazard Invoice", "amended_from")
+        sim.controls.requests.clear()
+        run_audit(RunRequest(config=config, outdir=out, quiet=True, resume=True,
+                             doctypes=("Hazard Invoice",)), **quiet)
+        assert not [r for r in sim.controls.requests if r.method == "PUT"]
+        assert changes(sim) == []
+        assert sim.site.docs("Hazard Invoice")["HINV-DRAFT"].docstatus == 0
+        data = json.loads((out / "results.json").read_text("utf-8"))
+        [row] = [r for r in data["probes"] if (r["doctype"], r["op"]) == ("Hazard Invoice",
+                                                                          "submit")]
+        assert row["method"] == "ask", row
+
+
+def test_a_create_probe_is_planned_from_the_meta_of_now(
+        sim: SimServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # right after discovery, the create probe's only field moves to permlevel 1: the list
+    # value would be reset, the default fill the mandatory link, and the insert succeed
+    site = sim.site
+    site.doctypes["Hazard Template"] = doctype_def(
+        "Hazard Template", "Hazards", "hazards",
+        ["country:Link:Country:R =United Kingdom", "notes:Data::"],
+        ["System Manager: read write create delete", "Hazard Role: read write create delete"])
+    discover = Discovery.run
+
+    def then_customize(self: Discovery) -> Inventory:
+        inventory = discover(self)
+        _raise_permlevel(site, "Hazard Template", "notes")
+        return inventory
+
+    monkeypatch.setattr(Discovery, "run", then_customize)
+    result = audit(sim, tmp_path, doctypes=("Hazard Template",))
+    assert not [r for r in sim.controls.requests if r.method == "POST"]
+    assert changes(sim) == []
+    row = result.row("hazard", "Hazard Template", "create")
+    assert (row["method"], row["outcome"]) == ("ask", "allowed"), row
+
+
+def test_without_a_readable_meta_no_mutating_probe_is_sent(tmp_path: Path) -> None:
+    # no auditor, and the site refuses getdoctype: is_virtual, the fields, the naming are
+    # unknown, so nothing says a PUT, POST or DELETE would fail before storing anything
+    def refuse_meta(app: Any) -> Any:
+        def gateway(environ: dict[str, Any], start_response: Any) -> Any:
+            if environ.get("PATH_INFO", "").endswith("frappe.desk.form.load.getdoctype"):
+                body = json.dumps({"exc_type": "PermissionError"}).encode()
+                start_response("403 FORBIDDEN", [("Content-Type", "application/json"),
+                                                  ("Content-Length", str(len(body)))])
+                return [body]
+            return app(environ, start_response)
+        return gateway
+
+    sim = SimServer(fixture=hazards.build(), port=0)
+    sim.app = refuse_meta(sim.app)  # type: ignore[assignment]
+    with sim:
+        text = hazards.config_toml("safe", ("hazard",))
+        text = text.replace(text[text.index("[auditor]"):text.index("[[users]]")], "")
+        text = text.replace("[crawl]", '[crawl]\ndoctypes = ["Hazard Note", "Hazard Invoice"]')
+        config_file = tmp_path / "audit.toml"
+        config_file.write_text(text, encoding="utf-8")
+        config = load_config(config_file, env=hazards.environment(sim.site, sim.url),
+                             warn=lambda _m: None)
+        out = tmp_path / "out"
+        run_audit(RunRequest(config=config, outdir=out, quiet=True),
+                  echo=lambda _m: None, warn=lambda _m: None)
+        assert not [r for r in sim.controls.requests if r.method in ("PUT", "POST", "DELETE")]
+        assert changes(sim) == []
+        data = json.loads((out / "results.json").read_text("utf-8"))
+        mutating = [r for r in data["probes"] if r["op"] != "read"
+                    and r["outcome"] != "not_applicable"]
+        assert mutating and all(r["method"] in ("ask", "") for r in mutating), mutating
