@@ -34,6 +34,7 @@ from audit.http.client import (
     FrappeClient,
     FrappeReply,
     InsecureURLError,
+    NotSent,
     RateLimiter,
     RedirectError,
     TransportError,
@@ -803,3 +804,54 @@ def test_a_compressed_reply_is_bounded_by_its_decoded_size() -> None:
     assert len(bomb) < 1024 * 1024  # what crossed the network
     assert "larger than 1 MB" in info.value.reason
     assert peak < 96 * 1024 * 1024, peak  # not the 256 MiB it decodes to
+
+
+class _RecordingLimiter(RateLimiter):
+    """Notes each pace wait (``acquire``) in ``events`` beside what the test notes."""
+
+    def __init__(self, events: list[str]) -> None:
+        super().__init__(1000, 2)
+        self.events = events
+
+    def acquire(self) -> None:
+        super().acquire()
+        self.events.append("wait")
+
+
+def test_before_send_is_the_last_step_before_every_attempt() -> None:
+    # a 429 first: its pause is waited out before the guard of the second attempt runs,
+    # and the guard's own request (a re-read) waits before it, never between it and the send
+    events: list[str] = []
+    limiter = _RecordingLimiter(events)
+    replies = iter([429, 200])
+
+    def handler(request: Request) -> Response:
+        status = 200 if request.path == "/api/resource/Doc/D-1" and request.method == "GET" \
+            else next(replies)
+        events.append(f"{request.method} {status}")
+        return json_response({"data": "ok"} if status == 200 else {}, status,
+                             {"Retry-After": "0.2"} if status == 429 else None)
+
+    with recording_server(handler) as (url, _rec):
+        client = client_for(url, limiter=limiter)
+
+        def guard() -> bool:
+            events.append("guard")
+            return client.get("/api/resource/Doc/D-1").status == 200  # the re-read
+
+        reply = client.delete("/api/resource/Doc/D-1", before_send=guard)
+        client.close()
+    assert reply.status == 200
+    assert events == ["wait", "guard", "wait", "GET 200", "DELETE 429",
+                      "wait", "guard", "wait", "GET 200", "DELETE 200"], events
+
+
+def test_a_guard_that_says_no_keeps_the_request_unsent() -> None:
+    with recording_server(flaky(429, 1, headers={"Retry-After": "0.1"})) as (url, rec), \
+            client_for(url) as client:
+        with pytest.raises(NotSent):
+            client.delete("/api/resource/Doc/D-1", before_send=lambda: False)
+        assert rec.count() == 0
+        answers = iter([True, False])  # the first attempt goes (429); the second does not
+        reply = client.delete("/api/resource/Doc/D-1", before_send=lambda: next(answers))
+        assert reply.status == 429 and rec.count() == 1

@@ -127,3 +127,21 @@ def test_active_lifecycle_steps(status: int, body: dict, ok: tuple[int, ...],
     reply = FrappeReply(method="PUT", url="http://x/api/resource/Note/N1", status=status,
                         body=body, text=json.dumps(body), headers={}, latency_ms=1.0)
     assert lifecycle_reading(reply, ok).kind is kind
+
+
+def test_short_message_masks_a_secret_that_straddles_the_cut() -> None:
+    from audit.config.secrets import REGISTRY
+
+    secret = "Q7mQ7mZk2pL0x9Vw"
+    REGISTRY.register(secret)
+    # the secret starts at character 290 of the message: a cut at 300 halves it
+    message = "Request context: " + "x" * 268 + " pwd=" + secret + " end"
+    assert message.index(secret) < 300 < message.index(secret) + len(secret)
+    reply = FrappeReply(method="PUT", url="http://x/api/resource/DT/N", status=417,
+                        body={"exc_type": "ValidationError",
+                              "_server_messages": json.dumps([json.dumps({"message": message})])},
+                        text="", headers={}, latency_ms=1.0)
+    short = short_message(reply)
+    assert len(short) <= 300
+    assert not any(secret[:n] in short for n in range(4, len(secret) + 1)), short
+    assert "pwd=*** end" in short

@@ -127,6 +127,7 @@ def _parse_meta(body: Any) -> tuple[DocTypeInfo | None, tuple[RuleRow, ...]]:
             permlevel=_level(f.get("permlevel")), fetch_from=str(f.get("fetch_from") or ""),
             read_only=bool(f.get("read_only")), is_virtual=bool(f.get("is_virtual")),
             ignore_user_permissions=bool(f.get("ignore_user_permissions")),
+            default=str(f.get("default") or ""),
         )
         for f in meta.get("fields") or [] if isinstance(f, dict) and f.get("fieldname")
     )
@@ -135,6 +136,7 @@ def _parse_meta(body: Any) -> tuple[DocTypeInfo | None, tuple[RuleRow, ...]]:
         istable=bool(meta.get("istable")), issingle=bool(meta.get("issingle")),
         is_submittable=bool(meta.get("is_submittable")), is_virtual=bool(meta.get("is_virtual")),
         custom=bool(meta.get("custom")), autoname=str(meta.get("autoname") or ""), fields=fields,
+        title_field=str(meta.get("title_field") or ""),
     )
     rules = tuple(_rule(info.name, p) for p in meta.get("permissions") or [] if isinstance(p, dict))
     return info, rules
@@ -287,7 +289,8 @@ class Discovery:
                         is_submittable=info.is_submittable,
                         is_virtual=info.is_virtual or known.is_virtual,
                         custom=info.custom or known.custom,
-                        autoname=info.autoname or known.autoname, fields=info.fields)
+                        autoname=info.autoname or known.autoname, fields=info.fields,
+                        title_field=info.title_field)
                     rules[name] = found
         explicit = set(self.scope.explicit())
         self.notes += [f"DocType {name!r} is configured but the site does not have it"

@@ -1,6 +1,8 @@
 """Incidents: a probe built to fail that the site accepted, so data changed.
 
-A 2xx to any safe probe is an incident (DESIGN.md "Probe modes"). Each one stops every
+A 2xx to any safe probe is an incident (DESIGN.md "Probe modes"), in Frappe's shape or
+not (a gateway's envelope, a 204), and so is a 3xx (a redirect is never followed, but
+whatever sent it may have applied the request). Each one stops every
 further mutating probe on that DocType for the rest of the run, is said on stderr in one
 line, is appended to ``OUTDIR/incidents.jsonl`` the moment it happens, and ends up in
 ``RunResults.incidents`` (analysis makes it a critical finding). Its cell is an ``error``,

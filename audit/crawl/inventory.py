@@ -18,6 +18,7 @@ _BRACED = re.compile(r"\{([\w | #]+)\}")
 # parts Frappe's parse_naming_series fills from the date or a counter, not from a field
 _SERIES_PARTS = frozenset({"YY", "YYYY", "MM", "DD", "WW", "JJJ", "FY", "timestamp"})
 _FIELDNAME = re.compile(r"[a-z][a-z0-9_]*")
+_TEMPLATE_FIELD = re.compile(r"\{\s*([A-Za-z_][A-Za-z0-9_]*)")  # {fieldname} in a template
 TEXT_TYPES = ("Data", "Small Text", "Text", "Long Text", "Text Editor", "Int", "Float",
               "Currency", "Percent")
 
@@ -33,6 +34,7 @@ class FieldInfo:
     read_only: bool = False
     is_virtual: bool = False  # not stored: a value sent for it is dropped
     ignore_user_permissions: bool = False
+    default: str = ""
 
 
 @dataclass(frozen=True)
@@ -46,6 +48,7 @@ class DocTypeInfo:
     custom: bool = False
     autoname: str = ""
     fields: tuple[FieldInfo, ...] | None = None  # None: the meta could not be read
+    title_field: str = ""
 
     @property
     def autoincrement(self) -> bool:
@@ -97,12 +100,28 @@ class DocTypeInfo:
         parts = [p.strip().strip("{}").strip() for p in rule.split(".")]
         return [p for p in parts if (p in known if known is not None
                                      else _FIELDNAME.fullmatch(p) is not None)]
+    def templated_fields(self) -> frozenset[str]:
+        """Fields the server may overwrite or read into a name before validation (SPEC
+        §3.13 insert steps 8-10): the title field (``set_title_field`` fills it from its
+        template), every field the names are built from (:meth:`name_fields`) and every
+        ``{field}`` of the autoname or of the title's template."""
+        texts = [self.autoname]
+        names = set(self.name_fields())
+        if self.title_field:
+            names.add(self.title_field)
+        for f in self.fields or ():
+            if f.fieldname == self.title_field:
+                texts += [f.options, f.default]
+        names.update(m.group(1) for text in texts for m in _TEMPLATE_FIELD.finditer(text))
+        return frozenset(names)
 
     def list_probe_field(self) -> FieldInfo | None:
-        """A permlevel-0 plain field to receive a JSON list in the create probe (SPEC §5.3)."""
+        """A permlevel-0 plain field to receive a JSON list in the create probe (SPEC §5.3),
+        never one a naming or title template may fill or read."""
         if self.fields is None:
             return None
         fetched = {f.fetch_from.split(".", 1)[0] for f in self.fields if f.fetch_from}
+        fetched |= self.templated_fields()
         naming = self.naming_field()
         # read-only fields are set by controllers (a key, a status) and virtual ones are
         # never stored: the probe value may vanish and the insert succeed

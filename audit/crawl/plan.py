@@ -20,14 +20,18 @@ Target choice follows Frappe 15's document-level check (SPEC.md §3.3-§3.6):
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from datetime import datetime
 
 from audit.crawl.inventory import DocTypeInfo, Inventory, Survey, TargetDoc, UserFacts, UserPermRow
 from audit.model import Mode, Operation, Outcome, ProbeMethod
 
 STALE_MODIFIED = "2000-01-01 00:00:00"
-BOGUS_LINK = "__permaudit_nonexistent__"
+# sent instead when a document's stored modified is the usual stale value (SPEC §5.2's)
+STALE_FALLBACK = "1900-01-01 00:00:00"
+BOGUS_PREFIX = "permaudit-missing-"  # + 32 random hex digits, new for every run
 LIST_PROBE_VALUE = ["permaudit-probe"]
 BASE_BUDGET = 4  # targets tried without evidence that another document could differ
 MAX_TARGETS = 24  # the most a cell ever tries
@@ -188,9 +192,37 @@ def submit_link_safe(dt: DocTypeInfo, facts: UserFacts) -> bool:
     return all(p.allow != field_.options for p in applicable_rows(facts, dt.name))
 
 
-def submit_body(dt: DocTypeInfo) -> dict[str, object] | None:
+def new_bogus_link() -> str:
+    """The bad link value of one run's submit probes: random, so no document can be named
+    after it beforehand (a planted one would make the link valid and the submit real)."""
+    return BOGUS_PREFIX + secrets.token_hex(16)
+
+
+def submit_body(dt: DocTypeInfo, bogus_link: str) -> dict[str, object] | None:
     field_ = dt.submit_probe_field()
-    return None if field_ is None else {"docstatus": 1, field_.fieldname: BOGUS_LINK}
+    if field_ is None or not bogus_link:
+        return None
+    return {"docstatus": 1, field_.fieldname: bogus_link}
+
+
+def stale_modified(stored: object) -> str | None:
+    """The ``modified`` a write probe sends to a document whose stored one is ``stored``.
+
+    Frappe's ``check_if_latest`` compares the text of the stored datetime with the text
+    sent, and saves for real when they are equal (or when the stored one is empty): the
+    value sent must differ from the stored one in every spelling (microseconds, a ``T``).
+    None when the stored value is empty or no datetime at all: then no PUT is safe."""
+    text = str(stored or "").strip()
+    if not text:
+        return None
+    try:
+        when = datetime.fromisoformat(text).replace(tzinfo=None)
+    except ValueError:
+        return None
+    for candidate in (STALE_MODIFIED, STALE_FALLBACK):
+        if datetime.fromisoformat(candidate) != when and candidate != text:
+            return candidate
+    return None  # unreachable: two different values cannot both equal one
 
 
 # -- method ---------------------------------------------------------------------------------
@@ -309,8 +341,10 @@ def survey_gaps(inventory: Inventory, dt: DocTypeInfo, op: Operation, facts: Use
 
 def plan_cell(inventory: Inventory, user: str, dt: DocTypeInfo, op: Operation,
               facts: UserFacts, survey: Survey, mode: Mode,
-              ask_only: Iterable[str] = ()) -> CellPlan:
-    """The plan of one cell: no HTTP, the same inputs always give the same plan."""
+              ask_only: Iterable[str] = (), *, bogus_link: str) -> CellPlan:
+    """The plan of one cell: no HTTP, the same inputs always give the same plan.
+
+    ``bogus_link`` is the run's :func:`new_bogus_link` (the submit probe's bad link)."""
     if not dt.applicable(op):
         return CellPlan(user, dt.name, op, ProbeMethod.NONE, reason=not_applicable_reason(dt, op),
                         outcome=Outcome.NOT_APPLICABLE)
@@ -330,7 +364,7 @@ def plan_cell(inventory: Inventory, user: str, dt: DocTypeInfo, op: Operation,
     body: Mapping[str, object] | None = None
     if method is ProbeMethod.REST:
         body = {Operation.WRITE: {"modified": STALE_MODIFIED},
-                Operation.SUBMIT: submit_body(dt)}.get(op)
+                Operation.SUBMIT: submit_body(dt, bogus_link)}.get(op)
     return CellPlan(user, dt.name, op, method, reason=reason, targets=tuple(targets), body=body,
                     budget=min(MAX_TARGETS, BASE_BUDGET + evidence), rules_refuse=refuse,
                     gaps=survey_gaps(inventory, dt, op, facts, survey))

@@ -18,7 +18,15 @@ from typing import Any
 from audit.crawl.discovery import parse_meta
 from audit.crawl.incidents import IncidentLog, remove_if_ours
 from audit.crawl.inventory import DocTypeInfo, Inventory, Survey, TargetDoc, UserFacts
-from audit.crawl.plan import GROWTH, CellPlan, PlannedTarget, needed_rights, plan_cell
+from audit.crawl.plan import (
+    GROWTH,
+    CellPlan,
+    PlannedTarget,
+    needed_rights,
+    new_bogus_link,
+    plan_cell,
+    stale_modified,
+)
 from audit.crawl.verdicts import (
     Kind,
     Reading,
@@ -30,7 +38,14 @@ from audit.crawl.verdicts import (
     submit_reading,
     write_reading,
 )
-from audit.http.client import FrappeClient, FrappeReply, TransportError, resource_path
+from audit.http.client import (
+    FrappeClient,
+    FrappeReply,
+    NotSent,
+    RedirectError,
+    TransportError,
+    resource_path,
+)
 from audit.model import Attempt, Mode, Operation, Outcome, ProbeMethod, ProbeResult
 from audit.results.record import Incident
 
@@ -38,6 +53,9 @@ HAS_PERMISSION = "frappe.client.has_permission"
 GETDOCTYPE = "frappe.desk.form.load.getdoctype"
 INCIDENT_REASON = "incident: the probe changed data"
 STOPPED = "an earlier probe on this DocType changed data (incident): only asked from now on"
+META_UNREAD = ("the DocType's meta could not be read just now (fields, naming, is_virtual): "
+               "no mutating probe is known to fail safely; asked")
+META_MAX_AGE = 60.0  # seconds a fresh read of a DocType's meta is reused for mutating probes
 
 
 @dataclass
@@ -70,13 +88,15 @@ class CellProber:
         self.fetch = fetch
         self.incidents = incidents or IncidentLog(None)
         self.auditor = auditor
-        self._submittable: dict[str, bool | None] = {}  # re-read once per run
+        # DocType -> (monotonic time of the read, its meta then; None: unreadable)
+        self._metas: dict[str, tuple[float, DocTypeInfo | None]] = {}
+        self.bogus_link = new_bogus_link()  # the submit probe's bad link, new for each run
         self._lock = threading.Lock()
 
     def plan(self, ctx: UserContext, dt: DocTypeInfo, op: Operation) -> CellPlan:
         survey = ctx.surveys.get(dt.name) or Survey()
         plan = plan_cell(self.inventory, ctx.name, dt, op, ctx.facts, survey, self.mode,
-                         self.ask_only)
+                         self.ask_only, bogus_link=self.bogus_link)
         if plan.method is ProbeMethod.REST and op is not Operation.READ \
                 and self.incidents.stopped(dt.name):
             return replace(plan, method=ProbeMethod.ASK, reason=STOPPED, body=None)
@@ -92,6 +112,8 @@ class CellProber:
             return self._result(ctx, dt, op, Outcome.ERROR, reason=lost)
         log: list[Attempt] = []
         try:
+            if plan.method is ProbeMethod.REST and op.mutating:
+                plan = self._plan_now(ctx, dt, plan)
             if op is Operation.CREATE:
                 row = self._create(ctx, dt, plan, log)
             else:
@@ -112,8 +134,11 @@ class CellProber:
             plan = replace(plan, method=ProbeMethod.ASK, reason=STOPPED)
         if plan.method is ProbeMethod.REST:
             started = time.monotonic()
-            reply = ctx.client.post(resource_path(dt.name), json=dict(plan.body or {}),
-                                    before_resend=self._unstopped(dt))
+            reply = mutate(ctx.client, "POST", resource_path(dt.name),
+                           json=dict(plan.body or {}), before_send=self._unstopped(dt))
+            if reply is None:
+                return self._create(ctx, dt, replace(plan, method=ProbeMethod.ASK,
+                                                     reason=STOPPED), log)
             reading = _record(log, "", ProbeMethod.REST, create_reading(reply))
             if reading.kind is Kind.INCIDENT:
                 return self._incident(ctx, dt, plan, reading, None,
@@ -242,30 +267,43 @@ class CellProber:
         if rest and self.incidents.stopped(dt.name):
             why = STOPPED
         elif rest and op is Operation.WRITE:
-            # Frappe skips its timestamp check when the stored modified is empty, and the
-            # save really happens (SPEC §3.13): only a set modified makes the probe safe.
-            if self._stored_modified(ctx, dt, target):
-                reply = client.put(path, json=dict(plan.body or {}),
-                                   before_resend=self._unstopped(dt))
-                reading = _record(log, name, ProbeMethod.REST, write_reading(reply))
+            # Frappe skips its timestamp check when the stored modified is empty, and saves
+            # when it equals the one sent (SPEC §3.13): the PUT carries a modified that
+            # surely differs from the stored one, or is not sent.
+            stale = self._stale_for(ctx, dt, target)
+            if stale is not None:
+                reply = mutate(client, "PUT", path, json={**(plan.body or {}), "modified": stale},
+                               before_send=self._unstopped(dt))
+                if reply is None:
+                    why = STOPPED
+                else:
+                    reading = _record(log, name, ProbeMethod.REST, write_reading(reply))
+                    if reading.kind is not Kind.INCONCLUSIVE:
+                        return reading, ProbeMethod.REST
+            else:
+                why = ("the target's stored modified is empty or unreadable: a PUT could "
+                       "save")
+        elif rest and op is Operation.DELETE and self._deletable_probe(ctx, dt, target):
+            # the docstatus is read inside the DELETE's limiter slot, after its pace wait,
+            # before every attempt: nothing of the crawl waits between the read and the send
+            still = self._still(ctx, dt, target, 1)
+            reply = mutate(client, "DELETE", path, before_send=still)
+            if reply is None:
+                why = "the document was no longer submitted right before the DELETE; asked"
+            else:
+                reading = _record(log, name, ProbeMethod.REST, delete_reading(reply))
+                if still.refused:
+                    why = "the document changed before the DELETE could be sent again; asked"
+                elif reading.kind is not Kind.INCONCLUSIVE:
+                    return reading, ProbeMethod.REST
+        elif rest and op is Operation.SUBMIT and plan.body is not None and \
+                target.docstatus == 0:
+            reply = mutate(client, "PUT", path, json=dict(plan.body),
+                           before_send=self._still(ctx, dt, target, 0))
+            if reply is not None:
+                reading = _record(log, name, ProbeMethod.REST, submit_reading(reply))
                 if reading.kind is not Kind.INCONCLUSIVE:
                     return reading, ProbeMethod.REST
-            else:
-                why = "the target's stored modified is empty or unreadable: a PUT could save"
-        elif rest and op is Operation.DELETE and self._deletable_probe(ctx, dt, target):
-            still = self._still(ctx, dt, target, 1)
-            reply = client.delete(path, before_resend=still)
-            reading = _record(log, name, ProbeMethod.REST, delete_reading(reply))
-            if still.refused:
-                why = "the document changed before the DELETE could be sent again; asked"
-            elif reading.kind is not Kind.INCONCLUSIVE:
-                return reading, ProbeMethod.REST
-        elif rest and op is Operation.SUBMIT and plan.body is not None and \
-                self._status_is(ctx, dt, target, 0):
-            reply = client.put(path, json=dict(plan.body), before_resend=self._unstopped(dt))
-            reading = _record(log, name, ProbeMethod.REST, submit_reading(reply))
-            if reading.kind is not Kind.INCONCLUSIVE:
-                return reading, ProbeMethod.REST
         reading = self._ask(ctx, dt.name, name, op, log)
         if plan.method is ProbeMethod.REST and op in (Operation.WRITE, Operation.DELETE,
                                                       Operation.SUBMIT):
@@ -277,7 +315,7 @@ class CellProber:
 
     def _status_is(self, ctx: UserContext, dt: DocTypeInfo, target: TargetDoc,
                    docstatus: int) -> bool:
-        """Re-read the docstatus just before a DELETE or a submit PUT (never hit a draft)."""
+        """Re-read the docstatus right before a DELETE or a submit PUT (never hit a draft)."""
         if target.docstatus != docstatus:
             return False
         stored = self._stored(ctx, dt.name, target.name)
@@ -285,37 +323,64 @@ class CellProber:
 
     def _still(self, ctx: UserContext, dt: DocTypeInfo, target: TargetDoc,
                docstatus: int) -> Resend:
-        """Asked before every re-send of a DELETE: re-reads the docstatus (SPEC §5.4)."""
+        """Asked before every attempt of a DELETE or submit PUT, inside its limiter slot:
+        the DocType is not stopped and the docstatus, re-read, is still ``docstatus``
+        (SPEC §5.4)."""
         return Resend(lambda: not self.incidents.stopped(dt.name)
                       and self._status_is(ctx, dt, target, docstatus))
 
-    def _stored_modified(self, ctx: UserContext, dt: DocTypeInfo, target: TargetDoc) -> bool:
+    def _stale_for(self, ctx: UserContext, dt: DocTypeInfo, target: TargetDoc) -> str | None:
+        """The stale ``modified`` for this target's PUT, from its stored one read now."""
         stored = self._stored(ctx, dt.name, target.name)
-        return stored is not None and bool(str(stored.get("modified") or "").strip())
+        return None if stored is None else stale_modified(stored.get("modified"))
 
     def _deletable_probe(self, ctx: UserContext, dt: DocTypeInfo, target: TargetDoc) -> bool:
         """A DELETE only to a submitted document of a DocType that is submittable now."""
-        return (target.docstatus == 1 and self._submittable_now(ctx, dt)
-                and self._status_is(ctx, dt, target, 1))
+        return target.docstatus == 1 and self._submittable_now(ctx, dt)
 
     def _submittable_now(self, ctx: UserContext, dt: DocTypeInfo) -> bool:
-        """The DocType's is_submittable as the site says during this run (read once)."""
+        """The DocType's is_submittable as the site says now (:meth:`_meta_now`)."""
+        meta = self._meta_now(ctx, dt)
+        return meta is not None and meta.is_submittable
+
+    def _meta_now(self, ctx: UserContext, dt: DocTypeInfo) -> DocTypeInfo | None:
+        """The DocType's meta as ``getdoctype`` gives it now (Customize Form included), read
+        by this run's prober — never discovery's, nor an interrupted run's discovery.json —
+        and reused for :data:`META_MAX_AGE` seconds. None when it cannot be read."""
         with self._lock:
-            if dt.name in self._submittable:
-                return bool(self._submittable[dt.name])
-        value: bool | None = None
-        stored = self._stored(ctx, "DocType", dt.name)
-        if stored is not None and "is_submittable" in stored:
-            value = bool(_int(stored.get("is_submittable")))
-        else:
-            try:
-                info, _rules = parse_meta(ctx.client.call(GETDOCTYPE, doctype=dt.name).body)
-            except TransportError:
-                info = None
-            value = info.is_submittable if info is not None else None
+            hit = self._metas.get(dt.name)
+        if hit is not None and time.monotonic() - hit[0] < META_MAX_AGE:
+            return hit[1]
+        client = self.auditor or ctx.client
+        try:
+            reply = client.call(GETDOCTYPE, doctype=dt.name)
+        except TransportError:
+            reply = None
+        info = parse_meta(reply.body)[0] if reply is not None and reply.status == 200 else None
+        if info is not None and info.name != dt.name:
+            info = None  # not the meta asked for
         with self._lock:
-            self._submittable.setdefault(dt.name, value)
-            return bool(self._submittable[dt.name])
+            self._metas[dt.name] = (time.monotonic(), info)
+        return info
+
+    def _plan_now(self, ctx: UserContext, dt: DocTypeInfo, plan: CellPlan) -> CellPlan:
+        """A mutating REST plan checked against the meta of now: its body (the create
+        probe's field, the submit probe's link) is chosen again from it, and the cell is
+        asked when the meta cannot be read or no longer allows a safe probe."""
+        fresh = self._meta_now(ctx, dt)
+        if fresh is None:
+            return replace(plan, method=ProbeMethod.ASK, body=None, reason=META_UNREAD)
+        current = replace(fresh, name=dt.name, module=dt.module or fresh.module,
+                          is_virtual=fresh.is_virtual or dt.is_virtual,
+                          autoname=fresh.autoname or dt.autoname)
+        survey = ctx.surveys.get(dt.name) or Survey()
+        again = plan_cell(self.inventory, ctx.name, current, plan.op, ctx.facts, survey,
+                          self.mode, self.ask_only, bogus_link=self.bogus_link)
+        if again.outcome is not None or again.method is not ProbeMethod.REST:
+            why = again.reason or "no safe probe"
+            return replace(plan, method=ProbeMethod.ASK, body=None,
+                           reason=f"{why} (the DocType's meta as the site gives it now)")
+        return replace(plan, body=again.body)
 
     def _ask(self, ctx: UserContext, doctype: str, name: str, op: Operation,
              log: list[Attempt]) -> Reading:
@@ -443,6 +508,20 @@ class Resend:
         ok = self._check()
         self.refused = self.refused or not ok
         return ok
+
+
+def mutate(client: FrappeClient, method: str, path: str, **kwargs: Any) -> FrappeReply | None:
+    """A probe's PUT, POST or DELETE; None when its ``before_send`` guard kept it unsent.
+    A redirect is its reply, not a transport failure: whatever answered it may have
+    applied the request (the verdict makes it an incident)."""
+    send: Callable[..., FrappeReply] = getattr(client, method.lower())  # put, post, delete
+    try:
+        return send(path, **kwargs)
+    except NotSent:
+        return None
+    except RedirectError as exc:
+        return FrappeReply(method=method, url=exc.url, status=exc.status, body=None, text="",
+                           headers={"Location": exc.location}, latency_ms=0.0)
 
 
 def _int(value: object) -> int:

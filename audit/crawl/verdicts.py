@@ -10,7 +10,9 @@ needs Frappe's refusal shape (``exc_type`` PermissionError, SPEC.md §4.3), ``al
 the very reply the probe is built to provoke (the document it asked for, the
 exception class that comes after the check, or Frappe's has_permission answer).
 A WAF's ``{"message": "Request blocked"}``, a 200 without Frappe's shape or an empty
-body is ``error`` with the reason.
+body is ``error`` with the reason — except that any 2xx or 3xx to a mutating probe (PUT,
+POST, DELETE) is an incident, whatever its body: it is no verdict, but something accepted
+a request built to fail.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from audit.http.reply import FrappeReply, plain_text
+from audit.results.redact import REDACTOR
 
 # Failures raised before Frappe's create check: they prove nothing (SPEC.md §5.3).
 CREATE_INCONCLUSIVE = frozenset({"LinkValidationError", "CancelledLinkError",
@@ -59,7 +62,8 @@ class Reading:
 
 
 def short_message(reply: FrappeReply | None, limit: int = 300) -> str:
-    """The most telling human sentence of a reply, without HTML."""
+    """The most telling human sentence of a reply, without HTML, redacted, then cut to
+    ``limit`` characters (cut first, a secret straddling the cut would keep its head)."""
     if reply is None:
         return ""
     texts = [reply.error_message, *reply.server_messages]
@@ -72,7 +76,7 @@ def short_message(reply: FrappeReply | None, limit: int = 300) -> str:
     for text in texts:
         clean = plain_text(text or "")
         if clean:
-            return clean[:limit]
+            return REDACTOR.text(clean)[:limit]
     return ""
 
 
@@ -144,8 +148,16 @@ def _verb_reading(reply: FrappeReply, allowed: Callable[[FrappeReply], bool],
                   denied: Callable[[FrappeReply], Reading | None], what: str,
                   incident: str) -> Reading:
     """The shape every REST verb probe shares: the permission-proving failure is
-    ``allowed``, a 403 is ``denied``, a success is an incident, anything else is
-    inconclusive (the caller asks instead)."""
+    ``allowed``, a 403 is ``denied``, a 2xx or 3xx is an incident whatever its body (the
+    request reached something that accepted it: a gateway's envelope, a 204, a redirect
+    may all front a change the site made), anything else is inconclusive (the caller
+    asks instead)."""
+    if 200 <= reply.status < 400:
+        if _frappe_success(reply):
+            return Reading(Kind.INCIDENT, reply, incident)
+        shape = "without Frappe's shape" if reply.status < 300 else "(a redirect)"
+        return Reading(Kind.INCIDENT, reply, f"HTTP {reply.status} {shape} to the {what} "
+                       "probe: it may have changed data; check the document")
     common = _common(reply)
     if common:
         return common
@@ -155,11 +167,6 @@ def _verb_reading(reply: FrappeReply, allowed: Callable[[FrappeReply], bool],
         return denied(reply) or Reading(Kind.DENY, reply)
     if reply.exc_type == "DocumentLockedError":  # raised before the permission check
         return Reading(Kind.INCONCLUSIVE, reply, "the document is locked by a background job")
-    if 200 <= reply.status < 300:
-        if _frappe_success(reply):
-            return Reading(Kind.INCIDENT, reply, incident)
-        return Reading(Kind.ERROR, reply, f"HTTP {reply.status} without Frappe's shape: the "
-                       "probe may have reached the site; check it")
     return Reading(Kind.INCONCLUSIVE, reply, f"unexpected reply to the {what} probe "
                    f"(HTTP {reply.status} {reply.exc_type})".strip())
 

@@ -41,8 +41,8 @@ if TYPE_CHECKING:
     from audit.auth.identities import Identity
 
 __all__ = [
-    "ClientOptions", "FrappeClient", "FrappeReply", "InsecureURLError", "RateLimiter",
-    "RedirectError", "TransportError", "encode_path", "resource_path",
+    "ClientOptions", "FrappeClient", "FrappeReply", "InsecureURLError", "NotSent",
+    "RateLimiter", "RedirectError", "TransportError", "encode_path", "resource_path",
 ]
 
 log = logging.getLogger(__name__)
@@ -107,6 +107,13 @@ class TransportError(Exception):
 
 UNSENDABLE = ("not sent: a name or value from the site holds a lone UTF-16 surrogate, "
               "which no URL can carry")
+
+
+class NotSent(TransportError):
+    """A request's ``before_send`` said no on its first attempt: nothing left the client."""
+
+    def __init__(self, method: str, url: str) -> None:
+        super().__init__(method, url, "not sent: its guard said no right before sending")
 
 
 class RedirectError(TransportError):
@@ -288,7 +295,8 @@ class FrappeClient:
                 data: Mapping[str, str] | None = None,
                 headers: Mapping[str, str | None] | None = None,
                 authenticate: bool = True, recover: bool = True,
-                before_resend: Callable[[], bool] | None = None) -> FrappeReply:
+                before_resend: Callable[[], bool] | None = None,
+                before_send: Callable[[], bool] | None = None) -> FrappeReply:
         """One logical request, with retries; never follows a redirect.
 
         ``path`` is a string (unsafe characters are encoded, ``%`` is kept) or a
@@ -296,8 +304,11 @@ class FrappeClient:
         no credential of the identity (the OAuth token endpoint, a login).
         ``before_resend`` is asked before every re-send (after a 429, a 5xx, a connection
         error or a recovered identity); False ends the request with the last reply (or
-        error) unsent. A login passes one that always says False; a DELETE probe one that
-        re-reads the target's docstatus.
+        error) unsent. A login passes one that always says False.
+        ``before_send`` is asked before every attempt, the first included, once this
+        request holds its limiter slot and has waited out the pace: nothing waits between
+        its answer and the send (a DELETE probe re-reads the target's docstatus there).
+        False ends the request unsent: with the last reply, else :class:`NotSent`.
         """
         method = method.upper()
         try:
@@ -308,10 +319,14 @@ class FrappeClient:
         if not authenticate:
             extra.update({"Authorization": None, "Cookie": None, "X-Frappe-CSRF-Token": None})
         generation = self.identity.generation
-        reply = self._send(method, url, params, json, data, extra, before_resend)
+        reply = self._send(method, url, params, json, data, extra, before_resend, before_send)
         if recover and authenticate and self.identity.recover(self, reply, generation) \
                 and (before_resend is None or before_resend()):
-            reply = self._send(method, url, params, json, data, extra, before_resend)
+            try:
+                reply = self._send(method, url, params, json, data, extra, before_resend,
+                                   before_send)
+            except NotSent:
+                return reply
         return reply
 
     def get(self, path: str | Sequence[str], **kwargs: Any) -> FrappeReply:
@@ -338,7 +353,8 @@ class FrappeClient:
     # -- one logical request with retries ----------------------------------------
     def _send(self, method: str, url: str, params: Mapping[str, Any] | None, json: Any,
               data: Mapping[str, str] | None, headers: Mapping[str, str | None],
-              before_resend: Callable[[], bool] | None = None) -> FrappeReply:
+              before_resend: Callable[[], bool] | None = None,
+              before_send: Callable[[], bool] | None = None) -> FrappeReply:
         def resend() -> bool:
             return before_resend is None or before_resend()
 
@@ -346,9 +362,15 @@ class FrappeClient:
         opts = self.options
         failures = 0  # connection errors and 502/503/504
         throttled = 0  # 429 replies
+        last: FrappeReply | None = None
         while True:
             try:
-                reply = self._attempt(method, url, params, json, data, headers)
+                reply = last = self._attempt(method, url, params, json, data, headers,
+                                             before_send)
+            except _Refused:
+                if last is not None:
+                    return last
+                raise NotSent(method, url) from None
             except _Retryable as exc:
                 if self.limiter is not None:  # a dropped or refused connection: slow down
                     self.limiter.record(None, None, request_kind(method, url))
@@ -389,8 +411,8 @@ class FrappeClient:
             time.sleep(seconds)
 
     def _attempt(self, method: str, url: str, params: Mapping[str, Any] | None, json: Any,
-                 data: Mapping[str, str] | None,
-                 headers: Mapping[str, str | None]) -> FrappeReply:
+                 data: Mapping[str, str] | None, headers: Mapping[str, str | None],
+                 before_send: Callable[[], bool] | None = None) -> FrappeReply:
         session = self.session
         opts = self.options
         # total= bounds connecting plus waiting for the headers; the body is bounded below
@@ -398,6 +420,9 @@ class FrappeClient:
                                   total=opts.deadline)
         slot = self.limiter.slot() if self.limiter is not None else contextlib.nullcontext()
         with slot:
+            # the slot is held and the pace waited out: the guard's answer is the last word
+            if before_send is not None and not before_send():
+                raise _Refused()
             started = time.perf_counter()
             try:
                 # verify= on the request itself (the Session's, resolved once in
@@ -506,6 +531,10 @@ def _shrink_timeout(raw: Any, seconds: float) -> None:
     if sock is not None:
         with contextlib.suppress(OSError):
             sock.settimeout(max(0.01, seconds))
+
+
+class _Refused(Exception):
+    """``before_send`` said no: this attempt is not sent."""
 
 
 class _Retryable(Exception):

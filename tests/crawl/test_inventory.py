@@ -68,4 +68,7 @@ def test_an_inventory_written_before_reads_the_same() -> None:
                     "is_virtual": False, "ignore_user_permissions": False}]}}}
     inventory = Inventory.from_json(json.loads(json.dumps(stored)))
     assert inventory.doctypes["Vault"].name_fields() == ("key_value",)
-    assert inventory.to_json()["doctypes"] == stored["doctypes"]
+    written = inventory.to_json()["doctypes"]["Vault"]
+    # what a later version learned to keep reads as its empty default
+    assert written.pop("title_field") == "" and written["fields"][0].pop("default") == ""
+    assert written == stored["doctypes"]["Vault"]

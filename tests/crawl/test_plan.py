@@ -4,6 +4,8 @@ facts and the survey (no HTTP). Each expectation is Frappe 15's rule written out
 
 from __future__ import annotations
 
+import pytest
+
 from audit.crawl.inventory import (
     DocTypeInfo,
     FieldInfo,
@@ -15,10 +17,19 @@ from audit.crawl.inventory import (
     UserFacts,
     UserPermRow,
 )
-from audit.crawl.plan import BASE_BUDGET, CellPlan, plan_cell
+from audit.crawl.plan import (
+    BASE_BUDGET,
+    STALE_FALLBACK,
+    STALE_MODIFIED,
+    CellPlan,
+    new_bogus_link,
+    plan_cell,
+    stale_modified,
+)
 from audit.model import Mode, Operation, Outcome, ProbeMethod
 
 USER = "u@example.com"
+BOGUS = new_bogus_link()
 ORDER = DocTypeInfo(name="Order", is_submittable=True, fields=(
     FieldInfo("title", "Data", reqd=True),
     FieldInfo("company", "Link", options="Company"),
@@ -42,7 +53,8 @@ def plan(op: Operation, facts: UserFacts, targets: tuple[TargetDoc, ...] = (),
     inventory = Inventory(source="auditor", doctypes={dt.name: dt}, targets={dt.name: targets},
                           rules=RULES, users={USER: facts}, listed=frozenset({dt.name}),
                           strict_user_permissions=strict)
-    return plan_cell(inventory, "u", dt, op, facts, survey or Survey(listed=()), mode)
+    return plan_cell(inventory, "u", dt, op, facts, survey or Survey(listed=()), mode,
+                     bogus_link=BOGUS)
 
 
 def facts(*ups: UserPermRow, shares: tuple[ShareRow, ...] = (),
@@ -147,11 +159,48 @@ def test_strict_create_fills_restricted_links_with_allowed_values() -> None:
     assert plan(Operation.CREATE, MULTI).body == {"title": ["permaudit-probe"]}
 
 
+def test_the_bad_link_value_is_new_for_every_run() -> None:
+    values = {new_bogus_link() for _ in range(50)}
+    assert len(values) == 50 and all(len(v) >= 32 for v in values)
+
+
 def test_methods_bodies_and_not_applicable() -> None:
     assert plan(Operation.WRITE, facts(), POOL).body == {"modified": "2000-01-01 00:00:00"}
     submit = plan(Operation.SUBMIT, facts(), POOL)
-    assert submit.body == {"docstatus": 1, "amended_from": "__permaudit_nonexistent__"}
+    assert submit.body == {"docstatus": 1, "amended_from": BOGUS}
     assert plan(Operation.WRITE, facts(), POOL, mode=Mode.PASSIVE).method is ProbeMethod.ASK
     plain = DocTypeInfo(name="Order", fields=ORDER.fields)
     assert plan(Operation.SUBMIT, facts(), dt=plain).outcome is Outcome.NOT_APPLICABLE
     assert "rest PUT" in plan(Operation.WRITE, MULTI, POOL).describe()
+
+
+@pytest.mark.parametrize(("stored", "sent"), [
+    ("2026-10-01 09:00:00.123456", STALE_MODIFIED),
+    ("2000-01-01 00:00:00", STALE_FALLBACK),
+    ("2000-01-01 00:00:00.000000", STALE_FALLBACK),  # the same datetime in the database
+    ("2000-01-01T00:00:00", STALE_FALLBACK),
+    (" 2000-01-01 00:00:00 ", STALE_FALLBACK),
+    ("2000-01-01", STALE_FALLBACK),
+    ("1900-01-01 00:00:00", STALE_MODIFIED),
+    ("", None), (None, None), ("   ", None), ("not a date", None), (17, None),
+])
+def test_the_stale_modified_always_differs_from_the_stored_one(stored: object,
+                                                              sent: str | None) -> None:
+    assert stale_modified(stored) == sent
+
+
+def test_the_create_probe_field_is_never_one_a_template_fills_or_reads() -> None:
+    # set_title_field overwrites the title field from its template, and a format: autoname
+    # reads its {fields} into the name, before validation (SPEC.md §3.13 insert steps 8-11)
+    fields = (FieldInfo("title", "Data", options="{customer_name} - {notes}"),
+              FieldInfo("customer_name", "Data"), FieldInfo("notes", "Data"),
+              FieldInfo("code", "Data"), FieldInfo("remarks", "Small Text"))
+    dt = DocTypeInfo(name="Deal", fields=fields, title_field="title",
+                     autoname="format:DEAL-{code}-{####}")
+    assert dt.templated_fields() == {"title", "customer_name", "notes", "code"}
+    chosen = dt.list_probe_field()
+    assert chosen is not None and chosen.fieldname == "remarks"
+    only_title = DocTypeInfo(name="Memo", fields=(FieldInfo("subject", "Data"),),
+                             title_field="subject")
+    assert only_title.list_probe_field() is None
+    assert plan(Operation.CREATE, facts(), dt=only_title).method is ProbeMethod.ASK

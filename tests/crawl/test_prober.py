@@ -51,6 +51,12 @@ class StubClient:
         self.puts = puts
         self.sent: list[str] = []
 
+    def call(self, dotted: str, **_params: Any) -> FrappeReply:
+        """``getdoctype``: the meta a mutating probe is planned from right before it."""
+        assert dotted.endswith("getdoctype"), dotted
+        return _reply(200, {"docs": [{"name": "Order", "fields": [
+            {"fieldname": "title", "fieldtype": "Data"}]}]})
+
     def put(self, path: str, json: Any = None, **_kwargs: Any) -> FrappeReply:
         name = path.rsplit("/", 1)[-1]
         self.sent.append(name)
