@@ -77,7 +77,14 @@ def _classify(exc: Exception) -> tuple[ExitCode, str] | None:
     for kind, code, prefix in table:
         if isinstance(exc, kind):
             return code, prefix
+    if isinstance(exc, OSError) and exc.filename is not None:  # OUTDIR under a file, ...
+        return ExitCode.USAGE, ""
     return None
+
+
+def _file_error(exc: OSError) -> str:
+    """A file system error as one line naming the path."""
+    return f"{exc.filename}: {exc.strerror or exc}"
 
 
 def handle_errors(func: F) -> F:
@@ -97,10 +104,12 @@ def handle_errors(func: F) -> F:
             _fail("interrupted", ExitCode.INTERRUPTED)
         except Exception as exc:
             known = _classify(exc)
-            if known is None or debug:
+            if known is None:
                 raise
+            if debug:  # the traceback too, masked; the exit code stays the error's
+                _err(traceback.format_exc().rstrip())
             code, prefix = known
-            _fail(f"{prefix}{exc}", code)
+            _fail(f"{prefix}{_file_error(exc) if isinstance(exc, OSError) else exc}", code)
 
     return wrapper  # type: ignore[return-value]
 
@@ -121,10 +130,15 @@ def _severity(fail_on: str) -> Any:
     return None if fail_on == "never" else Severity(fail_on)
 
 
-def _csv_list(value: str | None) -> tuple[str, ...]:
-    if not value:
+def _csv_list(value: str | None, option: str) -> tuple[str, ...]:
+    """A comma-separated option's names; given but naming none is a mistake (it would
+    otherwise mean "all")."""
+    if value is None:
         return ()
-    return tuple(part.strip() for part in value.split(",") if part.strip())
+    names = tuple(part.strip() for part in value.split(",") if part.strip())
+    if not names:
+        raise UsageError(f"{option}: give at least one name (leave the option out for all)")
+    return names
 
 
 def format_option(default: str) -> Callable[[F], F]:
@@ -257,8 +271,8 @@ def run_cmd(opts: GlobalOptions, config_path: Path | None, outdir: Path | None, 
     config = load_config(config_path, warn=_warn)
     _check_baseline(baseline)
     request = RunRequest(
-        config=config, outdir=outdir, mode=mode, users=_csv_list(users),
-        doctypes=_csv_list(doctypes), resume=resume, overwrite=overwrite, quiet=quiet,
+        config=config, outdir=outdir, mode=mode, users=_csv_list(users, "--users"),
+        doctypes=_csv_list(doctypes, "--doctypes"), resume=resume, overwrite=overwrite, quiet=quiet,
         ca_bundle=opts.ca_bundle, allow_insecure=opts.allow_insecure,
         fail_on=_severity(fail_on), plan_only=plan_only,
         formats=chosen, color=sys.stdout.isatty(), baseline=baseline,

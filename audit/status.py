@@ -15,3 +15,18 @@ class ExitCode(IntEnum):
 
 class UsageError(Exception):
     """A command-line value that cannot work (one plain sentence; exit 2)."""
+
+
+def not_regular(path: object) -> str:
+    """Why ``path`` must not be opened as a file the user named ("" when it may): a FIFO,
+    a device or a socket would block the read or never end."""
+    import os
+    import stat
+
+    try:
+        mode = os.stat(str(path)).st_mode
+    except OSError:
+        return ""  # opening it says why
+    if stat.S_ISREG(mode) or stat.S_ISDIR(mode):
+        return ""  # a folder: opening it says so
+    return "not a regular file (a FIFO, a device or a socket)"

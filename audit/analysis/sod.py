@@ -21,7 +21,7 @@ from audit.analysis.common import finding
 from audit.analysis.interface import AnalysisOptions, cell_key
 from audit.analysis.matrix import OPS, allowed
 from audit.model import Finding
-from audit.status import UsageError
+from audit.status import UsageError, not_regular
 
 LIMIT = ("a cell is DocType-level: it cannot tell documents of one DocType apart "
          "(a credit note is a Sales Invoice with is_return)")
@@ -83,10 +83,15 @@ def load_rules(extra: Path | None = None) -> tuple[SodRule, ...]:
     shipped = resources.files("audit").joinpath("data/sod.toml").read_text("utf-8")
     rules = {r.id: r for r in parse_rules(shipped, "audit/data/sod.toml")}
     if extra is not None:
+        odd = not_regular(extra)
+        if odd:
+            raise UsageError(f"{extra}: cannot be read ({odd})")
         try:
             text = Path(extra).read_text("utf-8")
         except OSError as exc:
             raise UsageError(f"{extra}: cannot be read ({exc.strerror or exc})") from None
+        except UnicodeDecodeError:
+            raise UsageError(f"{extra}: not UTF-8 text") from None
         rules.update({r.id: r for r in parse_rules(text, str(extra))})
     return tuple(rules.values())
 

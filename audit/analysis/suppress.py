@@ -21,17 +21,22 @@ from pathlib import Path
 from audit.analysis.catalogue import RULES
 from audit.analysis.interface import Suppression
 from audit.model import Finding
-from audit.status import UsageError
+from audit.status import UsageError, not_regular
 
 KEYS = frozenset({"id", "rule", "user", "reason", "expires"})
 
 
 def load_suppressions(path: Path) -> tuple[Suppression, ...]:
     source = str(path)
+    odd = not_regular(path)
+    if odd:
+        raise UsageError(f"{source}: cannot be read ({odd})")
     try:
         data = tomllib.loads(Path(path).read_text("utf-8"))
     except OSError as exc:
         raise UsageError(f"{source}: cannot be read ({exc.strerror or exc})") from None
+    except UnicodeDecodeError:
+        raise UsageError(f"{source}: not UTF-8 text") from None
     except tomllib.TOMLDecodeError as exc:
         raise UsageError(f"{source}: not valid TOML ({exc})") from None
     entries = data.get("suppress", [])

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import ipaddress
 import logging
+import math
 import re
 import tomllib
 from collections.abc import Callable, Mapping
@@ -26,11 +27,16 @@ from urllib.parse import urlsplit
 
 from audit.config.secrets import REGISTRY, Secret
 from audit.model import AuthMethod, Mode, Operation, Severity
+from audit.status import not_regular
 
 log = logging.getLogger(__name__)
 
 DEFAULT_TIMEOUT = 30.0
 DEFAULT_CONCURRENCY = 4
+# the bounds of the numbers a config may give (beyond them a wait or a size overflows)
+MAX_TIMEOUT = 86_400.0  # seconds
+MAX_REPLY_MB = 100_000.0
+MIN_RATE, MAX_RATE = 0.001, 1_000_000.0  # requests per second
 DEFAULT_RATE_LIMIT: float | Literal["auto"] = "auto"  # pace to the site (audit/http/pacing.py)
 DEFAULT_MAX_REPLY_MB = 8.0
 DEFAULT_MAX_LIST_REPLY_MB = 64.0
@@ -151,6 +157,9 @@ def load_config(
     if path is None:
         return _from_env(environ)
     path = Path(path)
+    odd = not_regular(path)
+    if odd:
+        raise ConfigError(str(path), "", f"cannot read the file: {odd}")
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
@@ -290,9 +299,14 @@ class _Loader:
             raise self.error(key, f"expected true or false, got {_kind(value)}")
         return value
 
-    def number(self, value: Any, key: str) -> float:
+    def number(self, value: Any, key: str, most: float = math.inf) -> float:
+        """A finite number (inf and nan are TOML numbers too) of at most ``most``."""
         if isinstance(value, bool) or not isinstance(value, int | float):
             raise self.error(key, f"expected a number, got {_kind(value)}")
+        if not math.isfinite(value):
+            raise self.error(key, f"expected a finite number, got {value}")
+        if value > most:
+            raise self.error(key, f"must be at most {most:g}, got {value:g}")
         return float(value)
 
     def names(self, value: Any, key: str) -> tuple[str, ...]:
@@ -353,7 +367,7 @@ class _Loader:
             verify = self.verify_tls(t["verify_tls"])
         timeout = DEFAULT_TIMEOUT
         if "timeout" in t:
-            timeout = self.number(t["timeout"], "site.timeout")
+            timeout = self.number(t["timeout"], "site.timeout", MAX_TIMEOUT)
             if timeout <= 0:
                 raise self.error("site.timeout", "must be more than 0 seconds")
         host = None
@@ -364,7 +378,7 @@ class _Loader:
         limits = {}
         for key in ("max_reply_mb", "max_list_reply_mb"):
             if key in t:
-                limits[key] = self.number(t[key], f"site.{key}")
+                limits[key] = self.number(t[key], f"site.{key}", MAX_REPLY_MB)
                 if limits[key] <= 0:
                     raise self.error(f"site.{key}", "must be more than 0 (megabytes)")
         return SiteConfig(url=url, verify_tls=verify, timeout=timeout, host=host, **limits)
@@ -412,9 +426,10 @@ class _Loader:
             if isinstance(t["rate_limit"], str):
                 raise self.error("crawl.rate_limit", 'expected "auto" or a number of requests '
                                                      f"per second, got {t['rate_limit']!r}")
-            rate = self.number(t["rate_limit"], "crawl.rate_limit")
-            if rate <= 0:
-                raise self.error("crawl.rate_limit", "must be more than 0 requests per second")
+            rate = self.number(t["rate_limit"], "crawl.rate_limit", MAX_RATE)
+            if rate < MIN_RATE:
+                raise self.error("crawl.rate_limit", f"must be at least {MIN_RATE:g} requests "
+                                 "per second")
         doctypes = self.names(t.get("doctypes", ["*"]), "crawl.doctypes")
         if not doctypes:
             raise self.error("crawl.doctypes", 'must name at least one DocType, or "*" for all')

@@ -31,10 +31,20 @@ _CSV_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 
 
 def private_dir(path: Path) -> Path:
-    """Create OUTDIR (0700); an existing folder is tightened to 0700 too."""
+    """Create OUTDIR (0700). An existing folder is tightened to 0700 too when it is empty or
+    holds only what a run writes; any other folder (``-o /tmp``, ``-o ~``, a shared one)
+    keeps its mode, and the files written into it are 0600 all the same."""
+    existed = path.is_dir()
     path.mkdir(parents=True, exist_ok=True, mode=DIR_MODE)
-    os.chmod(path, DIR_MODE)
+    if not existed or (not path.is_symlink() and all(
+            entry.is_file(follow_symlinks=False) and _RUN_FILE.fullmatch(entry.name)
+            for entry in os.scandir(path))):
+        os.chmod(path, DIR_MODE)
     return path
+
+
+# a file a run writes into OUTDIR (a report, the record, the checkpoint, a temporary one)
+_RUN_FILE = re.compile(r"\.?[\w.-]+\.(?:csv|json|jsonl|html)(?:\.tmp)?")
 
 
 SPOOL_THREAD = "permaudit-file-writer"

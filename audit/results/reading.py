@@ -25,6 +25,7 @@ from typing import IO, Any, TypeVar
 import orjson
 
 from audit.results.record import SchemaError
+from audit.status import not_regular
 
 T = TypeVar("T")
 Build = Callable[[Any, "list[Any] | None", "Iterable[Any] | None"], T]
@@ -60,6 +61,9 @@ def load(path: Path, build: Build[T]) -> T:
 
 def _load(path: Path, build: Build[T]) -> T:
     source = str(path)
+    odd = not_regular(path)
+    if odd:
+        raise SchemaError(f"{path}: cannot be read ({odd})")
     try:
         fh = path.open("rb")
     except FileNotFoundError:

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from audit.crawl.inventory import DocTypeInfo, Inventory, RuleRow, UserFacts
-from audit.model import Finding, ProbeResult
+from audit.model import Finding, Operation, ProbeResult
 
 SCHEMA_VERSION = 2  # 1: the crawler's first results.json (no rules, no attempts)
 
@@ -135,12 +135,31 @@ class UserRecord:
         expect = data.get("expect")
         return cls(
             name=str(data["name"]), auth=str(data.get("auth") or ""),
-            frappe_user=data.get("frappe_user"), roles=tuple(data.get("roles") or ()),
+            frappe_user=data.get("frappe_user"), roles=_texts(data.get("roles") or (), "roles"),
             user_type=str(data.get("user_type") or ""), enabled=data.get("enabled"),
             has_api_key=data.get("has_api_key"), restrict_ip=data.get("restrict_ip"),
             last_login=data.get("last_login"), auth_failure=str(data.get("auth_failure") or ""),
-            expect=None if expect is None else {str(k): tuple(v) for k, v in expect.items()},
+            expect=None if expect is None else {
+                str(k): _ops(v, f"expect[{k!r}]") for k, v in expect.items()},
         )
+
+
+def _texts(value: Any, key: str) -> tuple[str, ...]:
+    """A list of texts as results.json holds it (a text alone is no list: not its letters)."""
+    if not isinstance(value, list | tuple) or not all(isinstance(v, str) for v in value):
+        raise ValueError(f"{key} must be a list of texts")
+    return tuple(value)
+
+
+def _ops(value: Any, key: str) -> tuple[str, ...]:
+    ops = _texts(value, key)
+    unknown = [o for o in ops if o not in _OP_WORDS]
+    if unknown:
+        raise ValueError(f"{key}: unknown operation {unknown[0]!r}")
+    return ops
+
+
+_OP_WORDS = frozenset(o.value for o in Operation)
 
 
 @dataclass(frozen=True)

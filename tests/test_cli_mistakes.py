@@ -1,0 +1,138 @@
+"""User mistakes that used to crash, hang, or change what was not ours to change: each is
+now one line naming the file, key or value, and exit 2."""
+
+from __future__ import annotations
+
+import os
+import stat
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from audit.analysis.sod import load_rules
+from audit.analysis.suppress import load_suppressions
+from audit.cli import cli
+from audit.config.loader import ConfigError, load_config
+from audit.results.files import private_dir
+from audit.results.record import UserRecord
+from audit.status import UsageError
+
+SITE = '[site]\nurl = "https://erp.example.com"\n{site}\n[crawl]\n{crawl}\n' \
+       '[[users]]\nname = "bot"\nauth = "token"\napi_key = "${{K}}"\napi_secret = "${{S}}"\n'
+ENV = {"K": "k" * 15, "S": "s" * 15}
+
+
+def _permaudit(*args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "audit.cli", *args], capture_output=True,
+                          text=True, timeout=timeout, env={**os.environ, **ENV})
+
+
+def _one_line(result: subprocess.CompletedProcess[str]) -> str:
+    lines = [line for line in result.stderr.splitlines() if line.startswith("permaudit:")]
+    assert len(lines) == 1 and "Traceback" not in result.stderr, result.stderr
+    return lines[0]
+
+
+def test_debug_keeps_the_exit_code_of_the_error(tmp_path: Path) -> None:
+    config = tmp_path / "audit.toml"
+    config.write_text(SITE.format(site="", crawl="").replace("${K}", "${NO_SUCH_VAR_XYZ}"))
+    plain = _permaudit("check-auth", "-c", str(config))
+    debug = _permaudit("--debug", "check-auth", "-c", str(config))
+    assert plain.returncode == debug.returncode == 2
+    assert "NO_SUCH_VAR_XYZ" in _one_line(plain)
+    assert "Traceback" in debug.stderr and "NO_SUCH_VAR_XYZ" in debug.stderr.splitlines()[-1]
+
+
+@pytest.mark.parametrize(("site", "crawl", "key"), [
+    ("timeout = inf", "", "site.timeout"),
+    ("timeout = nan", "", "site.timeout"),
+    ("timeout = 1e308", "", "site.timeout"),
+    ("max_reply_mb = inf", "", "site.max_reply_mb"),
+    ("max_list_reply_mb = nan", "", "site.max_list_reply_mb"),
+    ("", "rate_limit = 1e-300", "crawl.rate_limit"),
+    ("", "rate_limit = inf", "crawl.rate_limit"),
+    ("", "rate_limit = nan", "crawl.rate_limit"),
+])
+def test_numbers_a_wait_or_a_size_cannot_hold_are_refused(tmp_path: Path, site: str,
+                                                          crawl: str, key: str) -> None:
+    config = tmp_path / "audit.toml"
+    config.write_text(SITE.format(site=site, crawl=crawl))
+    with pytest.raises(ConfigError) as info:
+        load_config(config, env=ENV)
+    assert key in str(info.value) and "\n" not in str(info.value)
+
+
+def test_a_fifo_where_a_file_belongs_is_refused_not_waited_on(tmp_path: Path) -> None:
+    fifo = tmp_path / "audit.toml"
+    os.mkfifo(fifo)
+    for args in (["check-auth", "-c", str(fifo)], ["report", str(tmp_path)]):
+        if args[0] == "report":
+            fifo.rename(tmp_path / "results.json")
+        result = _permaudit(*args, timeout=30)
+        assert result.returncode == 2 and "not a regular file" in _one_line(result), args
+    for load in (load_suppressions, lambda p: load_rules(p)):
+        with pytest.raises(UsageError, match="not a regular file"):
+            load(tmp_path / "results.json")
+
+
+def test_suppressions_and_sod_rules_that_are_not_text_are_one_line(tmp_path: Path) -> None:
+    binary = tmp_path / "rules.toml"
+    binary.write_bytes(b"\xff\xfe\x00garbage\x9c")
+    for load in (load_suppressions, lambda p: load_rules(p)):
+        with pytest.raises(UsageError, match="not UTF-8"):
+            load(binary)
+
+
+def test_an_outdir_that_cannot_be_made_is_one_line(tmp_path: Path) -> None:
+    afile = tmp_path / "afile"
+    afile.write_text("x")
+    result = _permaudit("demo", "-o", str(afile / "sub"), timeout=120)
+    assert result.returncode == 2 and str(afile) in _one_line(result)
+
+
+def test_an_empty_name_list_is_a_mistake_not_all(tmp_path: Path) -> None:
+    config = tmp_path / "audit.toml"
+    config.write_text(SITE.format(site="", crawl=""))
+    for option in ("--users", "--doctypes"):
+        for value in ("", ",,", " , "):
+            result = CliRunner().invoke(cli, ["run", "-c", str(config), option, value],
+                                        env=ENV)
+            assert result.exit_code == 2 and option in result.stderr, (option, value)
+
+
+def test_only_a_folder_of_ours_is_made_private(tmp_path: Path) -> None:
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    (shared / "notes.txt").write_text("someone else's")
+    (shared / "sub").mkdir()
+    os.chmod(shared, 0o1777)
+    private_dir(shared)
+    assert stat.S_IMODE(shared.stat().st_mode) == 0o1777  # -o /tmp keeps /tmp as it is
+    linked = tmp_path / "link"
+    linked.symlink_to(shared)
+    private_dir(linked)
+    assert stat.S_IMODE(shared.stat().st_mode) == 0o1777
+    for files in ((), ("results.json", "probes.csv", ".report.html.tmp")):
+        ours = tmp_path / f"ours{len(files)}"
+        ours.mkdir(mode=0o755)
+        for name in files:
+            (ours / name).write_text("{}")
+        os.chmod(ours, 0o755)
+        private_dir(ours)
+        assert stat.S_IMODE(ours.stat().st_mode) == 0o700, files
+    fresh = private_dir(tmp_path / "new" / "out")
+    assert stat.S_IMODE(fresh.stat().st_mode) == 0o700
+
+
+@pytest.mark.parametrize("user", [
+    {"name": "bot", "expect": {"Customer": "read"}},
+    {"name": "bot", "expect": {"Customer": ["reed"]}},
+    {"name": "bot", "roles": "System Manager"},
+])
+def test_a_saved_user_of_the_wrong_shape_is_refused(user: dict[str, object]) -> None:
+    """A text where a list belongs used to be read as its letters (a need silently gone)."""
+    with pytest.raises(ValueError):
+        UserRecord.from_json(user)
