@@ -127,3 +127,17 @@ def test_active_lifecycle_steps(status: int, body: dict, ok: tuple[int, ...],
     reply = FrappeReply(method="PUT", url="http://x/api/resource/Note/N1", status=status,
                         body=body, text=json.dumps(body), headers={}, latency_ms=1.0)
     assert lifecycle_reading(reply, ok).kind is kind
+
+
+@pytest.mark.parametrize("offset", [280, 295, 299])
+def test_short_message_masks_before_it_cuts(offset: int) -> None:
+    from audit.config.secrets import REGISTRY
+
+    secret = "Zx9SecretValue12345"
+    REGISTRY.register(secret)
+    text = "x" * (offset - 1) + " " + secret + " tail"
+    reply = FrappeReply("GET", "/api/resource/ToDo", 403, {"exc_type": "PermissionError",
+                        "exception": f"frappe.exceptions.PermissionError: {text}"},
+                        "", {}, 0.0)
+    message = short_message(reply)
+    assert secret[:4] not in message and len(message) <= 300, message

@@ -19,6 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 
+from audit.config.secrets import REGISTRY
 from audit.http.reply import FrappeReply, plain_text
 
 # Failures raised before Frappe's create check: they prove nothing (SPEC.md §5.3).
@@ -59,7 +60,10 @@ class Reading:
 
 
 def short_message(reply: FrappeReply | None, limit: int = 300) -> str:
-    """The most telling human sentence of a reply, without HTML."""
+    """The most telling human sentence of a reply, without HTML, secrets masked.
+
+    Masked before it is cut: a cut through a secret would leave a part no mask matches.
+    """
     if reply is None:
         return ""
     texts = [reply.error_message, *reply.server_messages]
@@ -72,7 +76,7 @@ def short_message(reply: FrappeReply | None, limit: int = 300) -> str:
     for text in texts:
         clean = plain_text(text or "")
         if clean:
-            return clean[:limit]
+            return REGISTRY.mask(clean)[:limit]
     return ""
 
 
