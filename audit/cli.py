@@ -359,7 +359,8 @@ def explain_cmd(opts: GlobalOptions, config_path: Path | None, user: str | None,
         config = load_config(config_path, warn=_warn)
         options = ClientOptions.from_config(config.site, ca_bundle=opts.ca_bundle,
                                             allow_insecure=opts.allow_insecure, pool_size=2)
-        explanation = explain_live(LiveRequest(config, user, doctype, op, docname), options)
+        explanation = explain_live(LiveRequest(config, user, doctype, op, docname), options,
+                                   warn=_warn)
     _echo(render_json(explanation) if fmt == "json" else render_text(explanation))
 
 

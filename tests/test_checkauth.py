@@ -188,3 +188,29 @@ def test_check_auth_unreachable_site(tmp_path: Path) -> None:
     failure = checks[0].failure
     assert failure is not None and failure.status is None
     assert "FAILED: the site could not be reached" in render_check_auth(checks)
+
+
+@pytest.mark.parametrize("mode", ["passive", "safe"])
+def test_check_auth_refreshes_an_expired_oauth_token_only_outside_passive(
+        reference: SimServer, tmp_path: Path, mode: str) -> None:
+    path = tmp_path / "audit.toml"
+    path.write_text(reference_toml(reference).replace(
+        "[auditor]", f'[crawl]\nmode = "{mode}"\n\n[auditor]', 1))
+    config = load_config(path, env=reference_env(reference), warn=lambda m: None)
+    options = ClientOptions.from_config(config.site, ca_bundle=None, allow_insecure=False,
+                                        pool_size=2)
+    reference.controls.expire_token(reference.secrets["<bearer:clerk>"])
+    before = len(reference.site.oauth_tokens)
+    checks = {c.user: c for c in check_auth(config, options)}
+    refreshes = [r for r in reference.controls.requests if r.path.endswith("oauth2.get_token")]
+    oauth = checks["clerk-oauth"]
+    if mode == "safe":
+        assert oauth.frappe_user == "clerk@example.com" and len(refreshes) == 1
+        assert len(reference.site.oauth_tokens) == before + 1
+        return
+    assert refreshes == [] and len(reference.site.oauth_tokens) == before
+    assert oauth.failure is not None and oauth.failure.status == 401
+    line = describe_failure(oauth.failure)
+    assert "passive mode never refreshes a token" in line, line
+    assert "run in safe mode" in line and "give refresh_token" not in line, line
+    assert checks["clerk"].frappe_user == "clerk@example.com"  # the others are unaffected

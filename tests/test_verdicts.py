@@ -145,3 +145,17 @@ def test_short_message_masks_a_secret_that_straddles_the_cut() -> None:
     assert len(short) <= 300
     assert not any(secret[:n] in short for n in range(4, len(secret) + 1)), short
     assert "pwd=*** end" in short
+
+
+@pytest.mark.parametrize("offset", [280, 295, 299])
+def test_short_message_masks_before_it_cuts(offset: int) -> None:
+    from audit.config.secrets import REGISTRY
+
+    secret = "Zx9SecretValue12345"
+    REGISTRY.register(secret)
+    text = "x" * (offset - 1) + " " + secret + " tail"
+    reply = FrappeReply("GET", "/api/resource/ToDo", 403, {"exc_type": "PermissionError",
+                        "exception": f"frappe.exceptions.PermissionError: {text}"},
+                        "", {}, 0.0)
+    message = short_message(reply)
+    assert secret[:4] not in message and len(message) <= 300, message

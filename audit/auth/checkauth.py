@@ -1,7 +1,8 @@
 """``permaudit check-auth``: authenticate every configured user once, say who Frappe sees.
 
 The auditor account is not part of it. Password users log in once and log out again
-(the same one-attempt budget as a run).
+(the same one-attempt budget as a run). Under ``mode = "passive"`` an expired OAuth token
+is reported, never refreshed (a refresh writes an OAuth Bearer Token document).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from audit.auth.identities import AuthFailed, AuthFailure, LoginBudget, connect
 from audit.config.loader import AuditConfig
 from audit.config.secrets import REGISTRY
 from audit.http.client import ClientOptions, RateLimiter
-from audit.model import AuthMethod
+from audit.model import AuthMethod, Mode
 from audit.status import ExitCode
 
 
@@ -35,9 +36,11 @@ def check_auth(config: AuditConfig, options: ClientOptions) -> list[AuthCheck]:
     budget = LoginBudget()
     limiter = RateLimiter(config.crawl.rate_limit, config.crawl.concurrency)
     checks: list[AuthCheck] = []
+    may_refresh = config.crawl.mode is not Mode.PASSIVE
     for user in config.users:
         try:
-            client = connect(user, config.site.url, options, limiter, budget)
+            client = connect(user, config.site.url, options, limiter, budget,
+                             may_refresh=may_refresh)
         except AuthFailed as exc:
             checks.append(AuthCheck(user.name, user.auth, None, exc.failure))
             continue

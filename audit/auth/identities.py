@@ -14,6 +14,7 @@ import logging
 import threading
 import time
 from abc import ABC, abstractmethod
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from audit.auth.causes import (
@@ -350,6 +351,17 @@ class OAuthIdentity(Identity):
                                                   "give a valid access_token, or run in safe "
                                                   "mode"))
                 self._refresh_now(client)
+
+    def failed(self, reply: FrappeReply) -> AuthFailed:
+        refused = super().failed(reply)
+        if reply.status != 401 or self.may_refresh:
+            return refused
+        # passive: the token was refused and is not refreshed; say so, and what would help
+        fix = "issue a new access token"
+        if self.can_refresh:
+            fix += ", or run in safe mode (it refreshes the token, writing a new one)"
+        return AuthFailed(replace(refused.failure, cause=f"{refused.failure.cause}; {NO_REFRESH}",
+                                  fix=fix))
 
     def recover(self, client: FrappeClient, reply: FrappeReply, generation: int) -> bool:
         if reply.status == 401 and not self.may_refresh:

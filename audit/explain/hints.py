@@ -19,6 +19,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 from audit.explain.catalogue import cause as catalogue_cause
 from audit.http.reply import FrappeReply, plain_text
+from audit.results.redact import REDACTOR
 
 __all__ = [
     "Evidence",
@@ -372,7 +373,8 @@ def _requested_doctype(url: str) -> str | None:
 def _facts(ev: Evidence) -> list[str]:
     out = [f"HTTP {ev.status}" + (f" {ev.exc_type}" if ev.exc_type else "")]
     if ev.message:
-        out.append(f"message: {ev.message[:300]}")
+        # masked whole first: a cut through a secret would leave its start unmasked
+        out.append(f"message: {REDACTOR.text(ev.message)[:300]}")
     if ev.session_expired:
         out.append("session_expired=1 in the body")
     if ev.header is not None:

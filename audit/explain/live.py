@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
@@ -20,6 +20,7 @@ from audit.auth.causes import AuthFailure
 from audit.auth.identities import AuthFailed, LoginBudget, connect
 from audit.config.loader import AuditConfig, UserConfig
 from audit.crawl.discovery import Discovery, Scope, list_rows, survey, target_from_row
+from audit.crawl.incidents import IncidentLog, describe
 from audit.crawl.inventory import DocTypeInfo, Inventory, RuleRow, TargetDoc
 from audit.crawl.plan import CellPlan, PlannedTarget, owner_matters
 from audit.crawl.probes import CellProber, Fetch, UserContext
@@ -43,6 +44,8 @@ from audit.status import UsageError
 __all__ = ["LiveRequest", "explain_live"]
 
 log = logging.getLogger(__name__)
+PASSIVE_INSPECTOR = ("the Permission Inspector was not asked in passive mode (its debug call "
+                     "is a POST to run_doc_method, which commits and runs hooks)")
 Verifier = Fetch  # the stored document right before a PUT or DELETE probe
 
 
@@ -62,8 +65,10 @@ class _Prober(CellProber):
     """
 
     def __init__(self, inventory: Inventory, mode: Mode, ask_only: tuple[str, ...],
-                 target: TargetDoc | None, verifier: Verifier) -> None:
-        super().__init__(inventory, mode, ask_only, fetch=verifier)
+                 target: TargetDoc | None, verifier: Verifier, incidents: IncidentLog,
+                 auditor: FrappeClient | None) -> None:
+        super().__init__(inventory, mode, ask_only, fetch=verifier, incidents=incidents,
+                         auditor=auditor)
         self.target = target
         self.plans: list[CellPlan] = []
 
@@ -85,11 +90,19 @@ class _Discovery(Discovery):
 
 
 class _Session:
-    """The clients of one explain; every one is logged out and closed at the end."""
+    """The clients of one explain; every one is logged out and closed at the end.
 
-    def __init__(self, config: AuditConfig, options: ClientOptions) -> None:
+    The config's crawl mode holds here as in a run: ``passive`` only asks (GET
+    has_permission), never refreshes an OAuth token, never calls the Permission Inspector;
+    ``active`` explains with the safe probe (explain never makes probe documents).
+    """
+
+    def __init__(self, config: AuditConfig, options: ClientOptions,
+                 warn: Callable[[str], None]) -> None:
         self.config = config
         self.options = options
+        self.mode = Mode.SAFE if config.crawl.mode is Mode.ACTIVE else config.crawl.mode
+        self.incidents = IncidentLog(None, warn)
         self.limiter = RateLimiter(config.crawl.rate_limit, 2)
         self.budget = LoginBudget()
         self.clients: list[FrappeClient] = []
@@ -97,7 +110,8 @@ class _Session:
         self.notes: list[str] = []
 
     def connect(self, user: UserConfig) -> FrappeClient:
-        client = connect(user, self.config.site.url, self.options, self.limiter, self.budget)
+        client = connect(user, self.config.site.url, self.options, self.limiter, self.budget,
+                         may_refresh=self.mode is not Mode.PASSIVE)
         self.clients.append(client)
         return client
 
@@ -121,11 +135,12 @@ class _Session:
             client.close()
 
 
-def explain_live(request: LiveRequest, options: ClientOptions) -> Explanation:
+def explain_live(request: LiveRequest, options: ClientOptions,
+                 warn: Callable[[str], None] = lambda _m: None) -> Explanation:
     config = request.config
     user = config.user(request.user)
     op = Operation(request.op)
-    session = _Session(config, options)
+    session = _Session(config, options, warn)
     subject = {"user": user.name, "doctype": request.doctype, "op": op.value}
     if request.name:
         subject["name"] = request.name
@@ -250,7 +265,8 @@ def _permission_explanation(request: LiveRequest, user: UserConfig, op: Operatio
 
     ask_only = session.config.crawl.ask_only
     target = _named_target(inventory, dt, request.name, auditor) if request.name else None
-    prober = _Prober(inventory, Mode.SAFE, ask_only, target, verifier)
+    prober = _Prober(inventory, session.mode, ask_only, target, verifier,
+                     session.incidents, auditor)
     row = prober.probe(ctx, dt, op)
     if target is None and row.target:
         target = next((t for t in inventory.targets.get(dt.name, ()) if t.name == row.target),
@@ -261,8 +277,18 @@ def _permission_explanation(request: LiveRequest, user: UserConfig, op: Operatio
                      "finding (critical); revoke the key")
     evidence = [f"plan: {p.describe()}" for p in prober.plans[:1]] + [_probe_line(row)]
     case = _Case(user, op, dt, inventory, target, row, evidence, notes, subject)
+    if session.incidents.incidents:
+        return _incident_explanation(case, describe(session.incidents.incidents[0]))
     problem = _docstatus_problem(op, target) if request.name else ""
-    return _judge(case, problem, auditor)
+    return _judge(case, problem, auditor, session.mode)
+
+
+def _incident_explanation(case: _Case, said: str) -> Explanation:
+    """The probe built to fail was accepted: data changed. Never a quiet "CAN"."""
+    fix = (f"check {case.dt.name} on the site by hand (its hooks or validation accepted a "
+           "probe built to be refused), and list it under [crawl] ask_only or audit it in "
+           "passive mode")
+    return case.explained(said.replace(" in this run", ""), None, fixes=(fix,))
 
 
 @dataclass
@@ -285,7 +311,7 @@ class _Case:
                            subject=self.subject, notes=tuple(self.notes))
 
 
-def _judge(case: _Case, problem: str, auditor: FrappeClient | None) -> Explanation:
+def _judge(case: _Case, problem: str, auditor: FrappeClient | None, mode: Mode) -> Explanation:
     user, op, dt, row, target = case.user, case.op, case.dt, case.row, case.target
     if problem:
         if row.outcome is Outcome.ALLOWED:
@@ -311,8 +337,12 @@ def _judge(case: _Case, problem: str, auditor: FrappeClient | None) -> Explanati
                               f"({row.reason or 'no verdict'})", None)
     reply_hint = hint_for(row.http_status, row.exc_type, row.message,
                           credential_kind=_kind(user.auth))
-    inspector = _inspector(auditor, dt.name, target.name if target else "", op,
-                           facts.frappe_user)
+    inspector: tuple[str, ...] = ()
+    if mode is Mode.PASSIVE and auditor is not None:
+        case.notes.append(PASSIVE_INSPECTOR)  # a POST that commits: never in passive
+    else:
+        inspector = _inspector(auditor, dt.name, target.name if target else "", op,
+                               facts.frappe_user)
     if case.inventory.rules is None:
         return from_reply("live", user.name, op, dt, reply_hint, case.evidence, case.notes,
                           case.subject, inspector)

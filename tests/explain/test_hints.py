@@ -118,3 +118,18 @@ def test_hint_never_shows_the_header_secret() -> None:
     hint = hint_for(401, "AuthenticationError", "", authorization=f"token key1234:{secret}")
     assert hint is not None
     assert secret not in json.dumps(hint.as_dict()) and "key1234" not in json.dumps(hint.as_dict())
+
+
+@pytest.mark.parametrize("offset", [280, 290, 295, 299])
+def test_a_secret_across_the_message_cut_is_masked_whole(offset: int) -> None:
+    """The message is cut at 300 characters after masking, never before."""
+    from audit.config.secrets import REGISTRY
+
+    secret = "Zx9SecretValue12345"
+    REGISTRY.register(secret)
+    message = "x" * (offset - 1) + " " + secret + " tail"
+    hint = hint_for(401, "AuthenticationError", message)
+    assert hint is not None
+    [shown] = [e for e in hint.evidence if e.startswith("message: ")]
+    assert secret[:4] not in shown, shown
+    assert len(shown) <= len("message: ") + 300
