@@ -81,7 +81,7 @@ def _read(path: str, what: str, stdin_text: str | None) -> str:
 def load_offline_input(status: int, body: str, header_file: str | None, curl_file: str | None,
                        url: str, method: str, stdin_text: str | None) -> OfflineInput:
     """Read the body and the request from files (``-`` is stdin, usable once)."""
-    from audit.explain.request import parse_curl, parse_header_text
+    from audit.explain.request import clean_url, parse_curl, parse_header_text
 
     if header_file and curl_file:
         raise UsageError("give --header-file or --curl-file, not both")
@@ -97,4 +97,5 @@ def load_offline_input(status: int, body: str, header_file: str | None, curl_fil
     elif curl_file:
         sent = parse_curl(_read(curl_file, "--curl-file", stdin_text), f"--curl-file {curl_file}")
     body_text = _read(body, "--body", stdin_text)
-    return OfflineInput(status, body_text, f"--body {body}", sent, url, method)
+    # --url's credentials (userinfo, a token in the query) are registered and never shown
+    return OfflineInput(status, body_text, f"--body {body}", sent, clean_url(url), method)

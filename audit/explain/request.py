@@ -94,6 +94,19 @@ def _session(cookie: str | None) -> bool:
     return any(n == "sid" and v and v != "Guest" for n, v in _cookies(cookie or ""))
 
 
+# ``user:password@`` at the start of a URL whose password holds a ``/`` (urlsplit would put
+# it in the path): the user has no ``/ : @``, the password runs to the first ``@``; a port
+# (digits, then the path) is no password
+_SLASHED_USERINFO = re.compile(r"^((?:[A-Za-z][\w+.-]*:)?//)?([^/:@?#]*):(?!\d+(?:[/?#]|$))"
+                               r"([^@?#/][^@?#]*/[^@?#]*)@")
+
+
+def clean_url(url: str) -> str:
+    """A URL as it may be shown: userinfo registered and stripped, a credential-looking
+    query value registered and shown as ``***``."""
+    return _clean_url(url)[0]
+
+
 def _clean_url(url: str) -> tuple[str, str | None]:
     """The URL as shown, and the Basic credential its userinfo makes (curl sends it).
 
@@ -102,6 +115,12 @@ def _clean_url(url: str) -> tuple[str, str | None]:
     """
     if not url:
         return url, None
+    slashed = _SLASHED_USERINFO.match(url)
+    if slashed:  # registered, then read as a URL without it
+        user, password = unquote(slashed.group(2)), unquote(slashed.group(3))
+        for value in (password, f"{user}:{password}", f"{slashed.group(2)}:{slashed.group(3)}"):
+            REGISTRY.register(value)
+        url = (slashed.group(1) or "") + url[slashed.end():]
     parts = urlsplit(url if "//" in url else f"//{url}")
     basic = None
     netloc = parts.netloc
