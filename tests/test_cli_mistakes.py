@@ -136,3 +136,19 @@ def test_a_saved_user_of_the_wrong_shape_is_refused(user: dict[str, object]) -> 
     """A text where a list belongs used to be read as its letters (a need silently gone)."""
     with pytest.raises(ValueError):
         UserRecord.from_json(user)
+
+
+@pytest.mark.parametrize(("entries", "needle"), [
+    ('[[suppress]]\nrule = "no-declared-need"\nreason = "x"\n', "needs an expiry"),
+    ('[[suppress]]\nid = 42\nreason = "x"\nexpires = 2027-01-01\n', "id: expected a string"),
+    ('[[suppress]]\nid = "a"\nrule = "no-declared-need"\nreason = "x"\n'
+     'expires = 2027-01-01\n', "not both"),
+    ('[[suppress]]\nid = "a"\nreason = "x"\nexpires = 2027-01-01\n'
+     '[[suppress]]\nid = "a"\nreason = "y"\nexpires = 2020-01-01\n', "suppress[0]"),
+])
+def test_a_suppression_that_cannot_be_meant_is_refused(tmp_path: Path, entries: str,
+                                                       needle: str) -> None:
+    path = tmp_path / "suppress.toml"
+    path.write_text(entries, "utf-8")
+    with pytest.raises(UsageError, match=needle.replace("[", r"\[").replace("]", r"\]")):
+        load_suppressions(path)

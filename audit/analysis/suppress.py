@@ -43,6 +43,7 @@ def load_suppressions(path: Path) -> tuple[Suppression, ...]:
     if set(data) - {"suppress"} or not isinstance(entries, list):
         raise UsageError(f"{source}: expected only [[suppress]] entries")
     out = []
+    seen: dict[tuple[str, str, str], int] = {}
     for i, raw in enumerate(entries):
         key = f"suppress[{i}]"
         if not isinstance(raw, dict):
@@ -51,7 +52,13 @@ def load_suppressions(path: Path) -> tuple[Suppression, ...]:
         if unknown:
             raise UsageError(f"{source}: {key}.{sorted(unknown)[0]}: unknown key (expected "
                              f"{', '.join(sorted(KEYS))})")
+        for name in ("id", "rule", "user"):
+            if name in raw and not isinstance(raw[name], str):
+                raise UsageError(f"{source}: {key}.{name}: expected a string, got "
+                                 f"{type(raw[name]).__name__}")
         ident, rule, user = (str(raw.get(k) or "") for k in ("id", "rule", "user"))
+        if ident and rule:
+            raise UsageError(f"{source}: {key}: give id or rule (and user), not both")
         if not ident and not rule:
             raise UsageError(f"{source}: {key}: needs id = \"<finding id>\" or rule = \"<rule>\"")
         if rule and rule not in RULES:
@@ -60,9 +67,17 @@ def load_suppressions(path: Path) -> tuple[Suppression, ...]:
         if not isinstance(reason, str) or not reason.strip():
             raise UsageError(f"{source}: {key}.reason: every suppression needs a reason")
         expires = raw.get("expires")
-        if expires is not None and (not isinstance(expires, date) or hasattr(expires, "hour")):
+        if expires is None:
+            raise UsageError(f"{source}: {key}.expires: every suppression needs an expiry "
+                             "date (e.g. expires = 2027-03-31): an accepted risk is reviewed")
+        if not isinstance(expires, date) or hasattr(expires, "hour"):
             raise UsageError(f"{source}: {key}.expires: expected a TOML date such as "
                              f"2027-03-31, got {expires!r}")
+        subject = (ident, rule, user)
+        if subject in seen:
+            raise UsageError(f"{source}: {key}: suppresses what suppress[{seen[subject]}] "
+                             "does (give each once)")
+        seen[subject] = i
         out.append(Suppression(reason=reason.strip(), expires=expires, id=ident, rule=rule,
                                user=user))
     return tuple(out)
