@@ -427,7 +427,19 @@ def sim_cmd(fixture: str, site: str | None, port: int, secrets_out: Path | None)
 
 
 def main() -> None:
-    cli(prog_name="permaudit")
+    """The console entry point: a command-line mistake click finds (an unknown choice, a
+    missing argument, a path that is not there) is one line too, as every other error."""
+    try:
+        code = cli.main(prog_name="permaudit", standalone_mode=False)
+    except click.UsageError as exc:
+        where = f" (see {exc.ctx.command_path} --help)" if exc.ctx is not None else ""
+        _fail(f"{exc.format_message()}{where}", ExitCode.USAGE)
+    except click.ClickException as exc:
+        _fail(exc.format_message(), ExitCode(exc.exit_code) if exc.exit_code in
+              ExitCode._value2member_map_ else ExitCode.USAGE)
+    except click.exceptions.Abort:
+        _fail("interrupted", ExitCode.INTERRUPTED)
+    sys.exit(code if isinstance(code, int) else 0)
 
 
 if __name__ == "__main__":

@@ -152,3 +152,24 @@ def test_a_suppression_that_cannot_be_meant_is_refused(tmp_path: Path, entries: 
     path.write_text(entries, "utf-8")
     with pytest.raises(UsageError, match=needle.replace("[", r"\[").replace("]", r"\]")):
         load_suppressions(path)
+
+
+@pytest.mark.parametrize("args", [
+    ["run", "--fail-on", "sometimes"],
+    ["report"],
+    ["report", "a", "b"],
+    ["explain", "--status", "abc"],
+    ["run", "--usage-days", "-5"],
+    ["check-auth", "extra"],
+    ["nosuchcommand"],
+])
+def test_a_mistake_click_finds_is_one_line_too(args: list[str]) -> None:
+    result = _permaudit(*args)
+    assert result.returncode == 2 and result.stderr.count("\n") == 1, result.stderr
+    assert result.stderr.startswith("permaudit: ") and "--help" in result.stderr
+
+
+def test_help_and_version_still_exit_0() -> None:
+    for args in (["--help"], ["--version"], ["run", "--help"]):
+        result = _permaudit(*args)
+        assert result.returncode == 0 and result.stdout, args
