@@ -213,9 +213,22 @@ def analysis_flags(func: F) -> F:
     return func
 
 
-def _check_baseline(baseline: Path | None) -> None:
-    if baseline is not None and not baseline.is_file():
+def _check_baseline(baseline: Path | None, *, read: bool = True) -> None:
+    """An unreadable --baseline is refused before the site is touched (the run would else
+    crawl for hours, then fail, leaving an OUTDIR a rerun refuses); it is read again, whole,
+    when the run is analysed."""
+    from audit.results.record import RunResults
+    from audit.status import not_regular
+
+    if baseline is None:
+        return
+    if not baseline.exists():
         raise UsageError(f"--baseline {baseline}: no such file (give an earlier results.json)")
+    odd = not_regular(baseline) or ("a folder" if baseline.is_dir() else "")
+    if odd:
+        raise UsageError(f"--baseline {baseline}: {odd} (give an earlier results.json)")
+    if read:
+        RunResults.load(baseline)  # a damaged file is one line naming where (exit 2)
 
 
 @cli.command("check-auth")
@@ -294,7 +307,7 @@ def report_cmd(outdir: Path, fail_on: str, formats: str, baseline: Path | None,
     from audit.report import report
 
     chosen = _formats(formats)
-    _check_baseline(baseline)
+    _check_baseline(baseline, read=False)  # report reads it at once
     options = analysis_options(fail_on, suppressions=suppressions, sod_rules=sod_rules)
     code = report(outdir, fail_on=_severity(fail_on), echo=_echo,
                   formats=chosen, color=sys.stdout.isatty(), options=options,

@@ -173,3 +173,26 @@ def test_help_and_version_still_exit_0() -> None:
     for args in (["--help"], ["--version"], ["run", "--help"]):
         result = _permaudit(*args)
         assert result.returncode == 0 and result.stdout, args
+
+
+def test_a_damaged_baseline_is_refused_before_the_site_is_touched(tmp_path: Path) -> None:
+    """The site's port is closed: a run that reached it would end with exit 3."""
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    config = tmp_path / "audit.toml"
+    config.write_text(SITE.format(site="", crawl="").replace(
+        "https://erp.example.com", f"http://127.0.0.1:{port}"))
+    damaged = tmp_path / "old.json"
+    damaged.write_text('{"schema_version": 2, "run": {', "utf-8")
+    outdir = tmp_path / "out"
+    result = _permaudit("run", "-c", str(config), "-o", str(outdir), "--quiet",
+                        "--baseline", str(damaged))
+    assert result.returncode == 2 and str(damaged) in _one_line(result)
+    assert not outdir.exists()  # nothing written: a rerun without --baseline is not refused
+    fifo = tmp_path / "fifo.json"
+    os.mkfifo(fifo)
+    result = _permaudit("run", "-c", str(config), "--baseline", str(fifo), timeout=30)
+    assert result.returncode == 2 and "not a regular file" in _one_line(result)
