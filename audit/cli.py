@@ -346,6 +346,14 @@ def explain_cmd(opts: GlobalOptions, config_path: Path | None, user: str | None,
     """Why a call fails with 401 / 403 / 429: offline from a saved reply, or live as the user."""
     from audit.explain.explanation import render_json, render_text
 
+    offline = [n for n, v in (("--status", status), ("--body", body),
+                              ("--header-file", header_file), ("--curl-file", curl_file),
+                              ("--url", url or None)) if v is not None]
+    modes = [m for m, used in (("--from-results", from_results is not None),
+                               (" / ".join(offline), bool(offline)),
+                               ("-c (live)", config_path is not None)) if used]
+    if len(modes) > 1:  # one would be picked and the other options silently ignored
+        raise UsageError(f"explain: give one way to explain, not {' and '.join(modes)}")
     if from_results is not None:
         from audit.explain.saved import explain_saved
 

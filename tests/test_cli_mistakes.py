@@ -196,3 +196,16 @@ def test_a_damaged_baseline_is_refused_before_the_site_is_touched(tmp_path: Path
     os.mkfifo(fifo)
     result = _permaudit("run", "-c", str(config), "--baseline", str(fifo), timeout=30)
     assert result.returncode == 2 and "not a regular file" in _one_line(result)
+
+
+@pytest.mark.parametrize("args", [
+    ["--from-results", "r.json", "--user", "a", "--doctype", "ToDo", "--op", "read",
+     "--status", "403"],
+    ["--status", "403", "--body", "b.json", "-c", "audit.toml"],
+    ["--from-results", "r.json", "-c", "audit.toml", "--user", "a", "--doctype", "ToDo",
+     "--op", "read"],
+    ["-c", "audit.toml", "--user", "a", "--doctype", "ToDo", "--op", "read", "--url", "/x"],
+])
+def test_explain_refuses_two_ways_at_once(tmp_path: Path, args: list[str]) -> None:
+    result = CliRunner().invoke(cli, ["explain", *args])
+    assert result.exit_code == 2 and "one way to explain" in result.stderr, result.stderr

@@ -160,6 +160,7 @@ def test_registry_masks_very_short_values_as_whole_tokens() -> None:
     reg = SecretRegistry()
     reg.register("abc")
     reg.register("")
+    reg.register(":")  # an empty key and secret joined: no credential, and in every text
     assert len(reg) == 1 and reg.mask("abc") == MASK and reg.mask("pwd=abc;") == "pwd=***;"
     assert reg.mask("abcd xabc") == "abcd xabc"
 

@@ -283,8 +283,9 @@ class SecretRegistry:
     Each registered value is masked in every form of :func:`_forms`. A value
     that travels combined with another (the Basic header's ``key:secret``) is
     registered combined too, by whoever builds it (see :func:`basic_credential`).
-    Every non-empty value is registered, however short: a short one is masked as a whole
-    token only, so it garbles little, and it is still the user's credential.
+    Every value is registered, however short (a short one is masked as a whole token only,
+    so it garbles little, and it is still the user's credential), but one of fewer than four
+    characters none of which is a letter or a digit (the ``:`` of an empty key and secret).
     """
 
     def __init__(self) -> None:
@@ -298,8 +299,8 @@ class SecretRegistry:
 
     def register(self, value: Secret | str | None) -> None:
         raw = _value_of(value) if value is not None else ""
-        if not raw:
-            return
+        if not raw or (len(raw) < 4 and not any(c.isalnum() for c in raw)):
+            return  # ":" of an empty key and secret: masking it would garble every text
         with self._lock:
             if raw in self._values:
                 return
