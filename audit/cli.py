@@ -404,6 +404,9 @@ def diff_cmd(old: Path, new: Path, fmt: str) -> None:
         before, after = RunResults.load(old), RunResults.load(new)
     except SchemaError as exc:
         raise UsageError(str(exc)) from None
+    sites = (before.run.site_id or before.run.site, after.run.site_id or after.run.site)
+    if sites[0] != sites[1]:  # still compared: a site may have moved; but say so
+        _warn(f"the two runs are of different sites: {sites[0]} and {sites[1]}")
     before, after = (r if r.analysis else analyse(r, AnalysisOptions()) for r in (before, after))
     result = drift(before, after, str(old))
     _echo(json.dumps(result, indent=1) if fmt == "json" else render_drift(result))

@@ -250,8 +250,8 @@ def check_names(request: RunRequest, inventory: Inventory) -> None:
     known = inventory.doctypes
     unknown = [n for n in request.doctypes if n not in known]
     if unknown:
-        raise UsageError(f"--doctypes: the site has no DocType {_names(unknown)} (names are "
-                         "case-sensitive)")
+        raise UsageError(f"--doctypes: the site has no DocType {_names(unknown)} within the "
+                         "config's [crawl] doctypes and exclude (names are case-sensitive)")
     crawl = request.config.crawl
     scope = Scope(include=crawl.doctypes, exclude=crawl.exclude, only=request.doctypes)
     for index, user in enumerate(request.config.users):

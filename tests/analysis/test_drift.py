@@ -107,3 +107,15 @@ def test_expired_suppression_is_reported_on_run(tmp_path: Path) -> None:
     assert any(f.rule == "no-declared-need" for f in run.results.findings)
     assert any("suppression expired" in w for w in run.warned)
     assert any("Expired suppression" in e for e in run.echoed)
+
+
+def test_diff_of_runs_of_two_sites_says_so(two_runs: tuple[Path, Path], tmp_path: Path) -> None:
+    old, new = two_runs
+    document = json.loads(new.read_text("utf-8"))
+    document["run"]["site_id"] = "https://other.example.com:443 host=other.example.com"
+    other = tmp_path / "results.json"
+    other.write_text(json.dumps(document), "utf-8")
+    result = invoke(["diff", str(old), str(other)])
+    assert "different sites" in result.stderr and "other.example.com" in result.stderr
+    same = invoke(["diff", str(old), str(new)])
+    assert "different sites" not in same.stderr
