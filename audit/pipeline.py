@@ -145,7 +145,9 @@ def effective_mode(request: RunRequest) -> Mode:
 
 def run_header(request: RunRequest) -> dict[str, str]:
     return {"config_digest": config_digest(request.config),
-            "site_id": site_id(request.config.site), "mode": effective_mode(request).value}
+            "site_id": site_id(request.config.site), "mode": effective_mode(request).value,
+            # the run's own --users / --doctypes ("" for all): a resume keeps them
+            "users": ",".join(request.users), "doctypes": ",".join(request.doctypes)}
 
 
 # -- the run -------------------------------------------------------------------------------

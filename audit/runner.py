@@ -80,6 +80,17 @@ def check_outdir(request: RunRequest, outdir: Path) -> None:
             raise UsageError(f"--resume: the run in {outdir} audited another {what} "
                              f"({saved[key]}, now {now[key]}); resume it with its own "
                              "config, or start a new run")
+    for key in ("users", "doctypes"):  # kept since the header holds them
+        if key in saved and saved[key] != now[key]:
+            raise UsageError(f"--resume: the run in {outdir} was started with "
+                             f"{_selection(key, saved[key])}, not {_selection(key, now[key])}; "
+                             "resume it with the same")
+
+
+def _selection(key: str, value: str) -> str:
+    if value:
+        return f"--{key} {value}"
+    return f"every {'user' if key == 'users' else 'DocType'} (no --{key})"
 
 
 def resume_hint(request: RunRequest, outdir: Path) -> str:

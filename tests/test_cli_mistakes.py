@@ -209,3 +209,29 @@ def test_a_damaged_baseline_is_refused_before_the_site_is_touched(tmp_path: Path
 def test_explain_refuses_two_ways_at_once(tmp_path: Path, args: list[str]) -> None:
     result = CliRunner().invoke(cli, ["explain", *args])
     assert result.exit_code == 2 and "one way to explain" in result.stderr, result.stderr
+
+
+def test_resume_keeps_the_runs_own_users_and_doctypes(tmp_path: Path) -> None:
+    from test_cli_edges import CONFIG
+
+    from audit.sim.fixtures.demo import demo_environment
+    from audit.sim.server import SimServer
+
+    with SimServer(fixture="demo", port=0) as sim:
+        config = tmp_path / "audit.toml"
+        config.write_text(CONFIG.format(host=sim.host, crawl="", expect='"ToDo" = ["read"]'),
+                          "utf-8")
+        env = demo_environment(sim.site, sim.url)
+        out = str(tmp_path / "out")
+        first = CliRunner().invoke(cli, ["run", "-c", str(config), "-o", out, "--quiet",
+                                         "--users", "lean", "--doctypes", "ToDo"], env=env)
+        assert first.exit_code in (0, 1), first.stderr
+        for other in (["--users", "clerk", "--doctypes", "ToDo"], ["--users", "lean"],
+                      ["--doctypes", "ToDo"]):
+            again = CliRunner().invoke(cli, ["run", "-c", str(config), "-o", out, "--quiet",
+                                             "--resume", *other], env=env)
+            assert again.exit_code == 2 and "was started with" in again.stderr, other
+        same = CliRunner().invoke(cli, ["run", "-c", str(config), "-o", out, "--quiet",
+                                        "--resume", "--users", "lean", "--doctypes", "ToDo"],
+                                  env=env)
+        assert same.exit_code in (0, 1), same.stderr
