@@ -404,20 +404,13 @@ def test_is_loopback_host(host: str, loopback: bool) -> None:
 
 # -- the command line: a config error is exit 2 and one line on stderr ---------------------
 def test_cli_config_error_is_one_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from click.testing import CliRunner
 
-    from audit.cli import cli
 
     monkeypatch.setenv("BOT_KEY", "k1")
     path = write(tmp_path, SITE + TOKEN_USER.replace('"token"', '"jwt"'))
-    result = CliRunner().invoke(cli, ["check-auth", "-c", str(path)])
-    if result.exception is not None and not isinstance(result.exception, SystemExit):
-        raise result.exception
-    assert result.exit_code == 2
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1, result.stderr
-    assert f"{path}: users[0].auth: unknown auth method 'jwt'" in lines[0]
-    assert "Traceback" not in result.output
+    line, output = _check_auth_error(path)
+    assert f"{path}: users[0].auth: unknown auth method 'jwt'" in line
+    assert "Traceback" not in output
 
 
 def test_email_api_key_is_not_masked(tmp_path: Path) -> None:
@@ -586,21 +579,14 @@ def test_a_variable_in_a_plain_key_is_named(tmp_path: Path) -> None:
 
 
 def test_cli_bad_secret_is_one_line_without_the_secret(tmp_path: Path) -> None:
-    from click.testing import CliRunner
 
-    from audit.cli import cli
 
     path = write(tmp_path, SITE + '[[users]]\nname = "ops"\nauth = "password"\n'
                                   'username = "ops@example.com"\npassword = "Tr0ub${Dor}4x&3"\n')
-    result = CliRunner().invoke(cli, ["check-auth", "-c", str(path)])
-    if result.exception is not None and not isinstance(result.exception, SystemExit):
-        raise result.exception
-    assert result.exit_code == 2
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1, result.stderr
-    assert f"{path}: users[0].password: " in lines[0]
+    line, output = _check_auth_error(path)
+    assert f"{path}: users[0].password: " in line
     for part in ("Tr0ub", "Dor", "4x&3"):
-        assert part not in result.output
+        assert part not in output
 
 
 @pytest.mark.parametrize("quote", ['"', "'''"])
@@ -613,3 +599,18 @@ def test_toml_error_does_not_quote_a_character_of_a_secret(tmp_path: Path, quote
     text = str(info.value)
     assert "TOML syntax error: an illegal character (at line 5, column" in text, text
     assert "\\x01" not in text and "\x01" not in text and "Qx7" not in text
+
+
+def _check_auth_error(path: Path) -> tuple[str, str]:
+    """``check-auth -c path``'s one line of error (exit 2), and all it printed."""
+    from click.testing import CliRunner
+
+    from audit.cli import cli
+
+    result = CliRunner().invoke(cli, ["check-auth", "-c", str(path)])
+    if result.exception is not None and not isinstance(result.exception, SystemExit):
+        raise result.exception
+    assert result.exit_code == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    return lines[0], result.output + result.stderr
