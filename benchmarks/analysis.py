@@ -106,12 +106,12 @@ def _measure(conn: Connection, rows: int) -> None:
     import time
 
     from audit.analysis import AnalysisOptions, analyse
+    from audit.config.secrets import REGISTRY
     from audit.render.csv import write_findings_csv, write_matrix_csv
     from audit.render.html import write_html
     from audit.render.ocsf import write_ocsf
     from audit.render.terminal import render_terminal
     from audit.results.files import write_probes_csv
-    from audit.config.secrets import REGISTRY
     from audit.results.redact import REDACTOR
 
     gc.disable()  # building a million frozen rows with the collector on takes minutes
