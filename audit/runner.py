@@ -147,6 +147,17 @@ def run_audit(request: RunRequest, echo: Echo, warn: Echo) -> ExitCode:
     return ExitCode.FINDINGS if fails(record.findings, request.fail_on) else ExitCode.OK
 
 
+def _check_demo_outdir(outdir: Path, host: str) -> None:
+    """The demo regenerates its own folder, never a folder holding another site's run."""
+    if not any((outdir / n).exists() for n in RUN_FILES):
+        return
+    saved = _saved_identity(outdir) or {}
+    if not saved.get("site_id", "").endswith(f" host={host}"):
+        site = saved.get("site_id") or "a run it cannot read"
+        raise UsageError(f"{outdir} holds a run that is not the demo's ({site}); give the "
+                         "demo another -o")
+
+
 def run_demo(outdir: Path, mode: str, quiet: bool, echo: Echo, warn: Echo,
              formats: tuple[Format, ...] = tuple(Format), color: bool = False) -> ExitCode:
     """Serve the demo fixture on a free loopback port, audit it with the bundled config."""
@@ -156,6 +167,7 @@ def run_demo(outdir: Path, mode: str, quiet: bool, echo: Echo, warn: Echo,
     from audit.sim.server import SimServer
 
     with SimServer(fixture="demo", port=0) as sim:
+        _check_demo_outdir(outdir, sim.host)
         env: Mapping[str, str] = {**os.environ, **demo_environment(sim.site, sim.url)}
         config_file = resources.files("audit").joinpath("data/demo.toml")
         with resources.as_file(config_file) as path:

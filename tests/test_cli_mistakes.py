@@ -235,3 +235,25 @@ def test_resume_keeps_the_runs_own_users_and_doctypes(tmp_path: Path) -> None:
                                         "--resume", "--users", "lean", "--doctypes", "ToDo"],
                                   env=env)
         assert same.exit_code in (0, 1), same.stderr
+
+
+def test_demo_never_regenerates_a_folder_holding_another_sites_run(tmp_path: Path) -> None:
+    from audit.crawl.engine import Checkpoint
+    from audit.runner import _check_demo_outdir
+
+    real = tmp_path / "prod"
+    real.mkdir()
+    Checkpoint(real / "checkpoint.jsonl").begin(
+        {"config_digest": "sha256:x", "mode": "safe",
+         "site_id": "https://erp.example.com:443 host=erp.example.com"})
+    (real / "results.json").write_text("{}", "utf-8")
+    result = _permaudit("demo", "-o", str(real), timeout=120)
+    assert result.returncode == 2 and "not the demo's" in _one_line(result)
+    assert (real / "results.json").read_text("utf-8") == "{}"  # untouched
+    demo = tmp_path / "demo"
+    demo.mkdir()
+    Checkpoint(demo / "checkpoint.jsonl").begin(
+        {"config_digest": "sha256:y", "mode": "safe",
+         "site_id": "http://127.0.0.1:40000 host=demo.localhost"})
+    _check_demo_outdir(demo, "demo.localhost")  # the demo's own: regenerated
+    _check_demo_outdir(tmp_path / "empty", "demo.localhost")
