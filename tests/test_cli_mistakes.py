@@ -257,3 +257,19 @@ def test_demo_never_regenerates_a_folder_holding_another_sites_run(tmp_path: Pat
          "site_id": "http://127.0.0.1:40000 host=demo.localhost"})
     _check_demo_outdir(demo, "demo.localhost")  # the demo's own: regenerated
     _check_demo_outdir(tmp_path / "empty", "demo.localhost")
+
+
+@pytest.mark.parametrize(("rules", "needle"), [
+    ('[[rule]]\nid = "x"\na = ["Supplier|create"]\nb = ["Payment Entry|submit"]\n'
+     '[[rule]]\nid = "x"\na = ["Customer|create"]\nb = ["Sales Invoice|submit"]\n', "its own"),
+    ('[[rule]]\nid = "x"\ntitle = 5\na = ["Supplier|create"]\nb = ["Payment Entry|submit"]\n',
+     "title: expected a string"),
+    ('[[rule]]\nid = "x"\na = ["Journal Entry|create"]\nb = ["Journal Entry|create"]\n',
+     "'Journal Entry|create' is on both sides"),
+])
+def test_a_sod_rule_that_cannot_be_meant_is_refused(tmp_path: Path, rules: str,
+                                                    needle: str) -> None:
+    path = tmp_path / "sod.toml"
+    path.write_text(rules, "utf-8")
+    with pytest.raises(UsageError, match=needle):
+        load_rules(path)

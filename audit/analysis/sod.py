@@ -61,6 +61,7 @@ def parse_rules(text: str, source: str) -> tuple[SodRule, ...]:
     if not isinstance(rules, list):
         raise UsageError(f"{source}: rule: expected an array of tables ([[rule]])")
     out = []
+    seen: dict[str, int] = {}
     for i, raw in enumerate(rules):
         key = f"rule[{i}]"
         if not isinstance(raw, dict):
@@ -72,9 +73,20 @@ def parse_rules(text: str, source: str) -> tuple[SodRule, ...]:
         rule_id = raw.get("id")
         if not isinstance(rule_id, str) or not rule_id:
             raise UsageError(f"{source}: {key}.id: expected a non-empty string")
-        out.append(SodRule(id=rule_id, title=str(raw.get("title") or rule_id),
-                           a=_cells(source, f"{key}.a", raw.get("a")),
-                           b=_cells(source, f"{key}.b", raw.get("b")),
+        if rule_id in seen:
+            raise UsageError(f"{source}: {key}.id: {rule_id!r} is rule[{seen[rule_id]}]'s id "
+                             "too (give each rule its own)")
+        seen[rule_id] = i
+        for name in ("title", "note"):
+            if name in raw and not isinstance(raw[name], str):
+                raise UsageError(f"{source}: {key}.{name}: expected a string")
+        a, b = _cells(source, f"{key}.a", raw.get("a")), _cells(source, f"{key}.b", raw.get("b"))
+        both = sorted(set(a) & set(b))
+        if both:
+            cell = "|".join(both[0])
+            raise UsageError(f"{source}: {key}: {cell!r} is on both sides (a rule needs two "
+                             "duties)")
+        out.append(SodRule(id=rule_id, title=str(raw.get("title") or rule_id), a=a, b=b,
                            note=str(raw.get("note") or "")))
     return tuple(out)
 
