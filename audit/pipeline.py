@@ -236,7 +236,8 @@ def _discover(run: _Run) -> Inventory:
         scope = Scope(include=crawl.doctypes, exclude=crawl.exclude, only=run.request.doctypes)
         inventory = Discovery(run.session.auditor, run.session.meta_client, scope,
                               workers=crawl.concurrency).run()
-    check_names(run.request, inventory)
+    for note in check_names(run.request, inventory):
+        run.warn(note)
     run.begin()
     REDACTOR.learn_inventory(inventory)
     write_json_private(path, inventory.to_json())
@@ -247,8 +248,9 @@ def _discover(run: _Run) -> Inventory:
     return inventory
 
 
-def check_names(request: RunRequest, inventory: Inventory) -> None:
-    """``--doctypes`` and ``expect`` name DocTypes the site has (names are case-sensitive)."""
+def check_names(request: RunRequest, inventory: Inventory) -> list[str]:
+    """``--doctypes`` and ``expect`` name DocTypes the site has (names are case-sensitive);
+    the warnings for needs outside the crawl's scope (they are not judged)."""
     known = inventory.doctypes
     unknown = [n for n in request.doctypes if n not in known]
     if unknown:
@@ -261,6 +263,11 @@ def check_names(request: RunRequest, inventory: Inventory) -> None:
         if missing:
             raise UsageError(f"{request.config.source}: users[{index}].expect ({user.name}): "
                              f"the site has no DocType {_names(missing)}")
+    return [f"{request.config.source}: users[{index}].expect ({user.name}): "
+            f"{_names(outside)} outside the crawl's scope ([crawl] doctypes / exclude): "
+            "not judged"
+            for index, user in enumerate(request.config.users)
+            if (outside := [n for n in (user.expect or {}) if not scope.wants(n)])]
 
 
 def _names(names: list[str]) -> str:
@@ -298,8 +305,7 @@ def plan_lines(session: AuditSession, request: RunRequest, warn: Echo) -> list[s
     scope = Scope(include=crawl.doctypes, exclude=crawl.exclude, only=request.doctypes)
     inventory = Discovery(session.auditor, session.meta_client, scope,
                           workers=crawl.concurrency).run()
-    check_names(request, inventory)
-    for note in inventory.notes:
+    for note in [*check_names(request, inventory), *inventory.notes]:
         warn(note)
     for ctx in session.contexts:
         ctx.facts = inventory.facts(ctx.frappe_user)

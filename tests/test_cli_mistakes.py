@@ -273,3 +273,21 @@ def test_a_sod_rule_that_cannot_be_meant_is_refused(tmp_path: Path, rules: str,
     path.write_text(rules, "utf-8")
     with pytest.raises(UsageError, match=needle):
         load_rules(path)
+
+
+def test_a_need_outside_the_crawls_scope_is_said_not_silently_dropped(tmp_path: Path) -> None:
+    from test_cli_edges import CONFIG
+
+    from audit.sim.fixtures.demo import demo_environment
+    from audit.sim.server import SimServer
+
+    with SimServer(fixture="demo", port=0) as sim:
+        config = tmp_path / "audit.toml"
+        config.write_text(CONFIG.format(host=sim.host, crawl='doctypes = ["ToDo"]',
+                                        expect='"Sales Invoice" = ["read"]'), "utf-8")
+        result = CliRunner().invoke(cli, ["run", "-c", str(config), "-o", str(tmp_path / "o"),
+                                          "--quiet", "--users", "lean"],
+                                    env=demo_environment(sim.site, sim.url))
+    assert result.exit_code in (0, 1), result.stderr
+    warning = [line for line in result.stderr.splitlines() if "outside the crawl" in line]
+    assert len(warning) == 1 and "'Customer', 'Sales Invoice'" in warning[0], result.stderr
