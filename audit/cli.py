@@ -351,7 +351,9 @@ def explain_cmd(opts: GlobalOptions, config_path: Path | None, user: str | None,
                               ("--url", url or None)) if v is not None]
     modes = [m for m, used in (("--from-results", from_results is not None),
                                (" / ".join(offline), bool(offline)),
-                               ("-c (live)", config_path is not None)) if used]
+                               ("-c / --user, --doctype, --op (live)",
+                                config_path is not None or (from_results is None and any(
+                                    (user, doctype, op, docname))))) if used]
     if len(modes) > 1:  # one would be picked and the other options silently ignored
         raise UsageError(f"explain: give one way to explain, not {' and '.join(modes)}")
     if from_results is not None:
@@ -450,11 +452,18 @@ def sim_cmd(fixture: str, site: str | None, port: int, secrets_out: Path | None)
         raise UsageError(f"cannot serve on 127.0.0.1:{port}: {exc.strerror or exc}") from exc
 
 
+# click 8.2+ raises it for a bare group; before, it printed the help itself
+_NO_ARGS_HELP: Any = getattr(click.exceptions, "NoArgsIsHelpError", ())
+
+
 def main() -> None:
     """The console entry point: a command-line mistake click finds (an unknown choice, a
     missing argument, a path that is not there) is one line too, as every other error."""
     try:
         code = cli.main(prog_name="permaudit", standalone_mode=False)
+    except _NO_ARGS_HELP as exc:  # bare `permaudit`: its help
+        click.echo(exc.format_message())
+        sys.exit(int(ExitCode.OK))
     except click.UsageError as exc:
         where = f" (see {exc.ctx.command_path} --help)" if exc.ctx is not None else ""
         _fail(f"{exc.format_message()}{where}", ExitCode.USAGE)

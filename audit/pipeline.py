@@ -147,7 +147,8 @@ def run_header(request: RunRequest) -> dict[str, str]:
     return {"config_digest": config_digest(request.config),
             "site_id": site_id(request.config.site), "mode": effective_mode(request).value,
             # the run's own --users / --doctypes ("" for all): a resume keeps them
-            "users": ",".join(request.users), "doctypes": ",".join(request.doctypes)}
+            "users": ",".join(sorted(request.users)),
+            "doctypes": ",".join(sorted(request.doctypes))}
 
 
 # -- the run -------------------------------------------------------------------------------

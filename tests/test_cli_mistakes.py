@@ -291,3 +291,11 @@ def test_a_need_outside_the_crawls_scope_is_said_not_silently_dropped(tmp_path: 
     assert result.exit_code in (0, 1), result.stderr
     warning = [line for line in result.stderr.splitlines() if "outside the crawl" in line]
     assert len(warning) == 1 and "'Customer', 'Sales Invoice'" in warning[0], result.stderr
+
+
+def test_bare_permaudit_shows_its_help_and_offline_explain_refuses_live_options() -> None:
+    bare = _permaudit()
+    assert bare.returncode == 0 and bare.stdout.startswith("Usage:") and not bare.stderr
+    mixed = CliRunner().invoke(cli, ["explain", "--user", "a", "--doctype", "ToDo", "--op",
+                                     "read", "--url", "/x"])
+    assert mixed.exit_code == 2 and "one way to explain" in mixed.stderr
