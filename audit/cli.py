@@ -343,7 +343,8 @@ def explain_cmd(opts: GlobalOptions, config_path: Path | None, user: str | None,
                 doctype: str | None, op: str | None, docname: str | None, status: int | None,
                 body: str | None, header_file: str | None, curl_file: str | None, url: str,
                 method: str, from_results: Path | None, fmt: str) -> None:
-    """Why a call fails with 401 / 403 / 429: offline from a saved reply, or live as the user."""
+    """Why a call fails with 401 / 403 / 429: offline from a saved reply, or live as the user
+    (exit 1 when a live probe was accepted: an incident)."""
     from audit.explain.explanation import render_json, render_text
 
     offline = [n for n, v in (("--status", status), ("--body", body),
@@ -385,6 +386,8 @@ def explain_cmd(opts: GlobalOptions, config_path: Path | None, user: str | None,
         explanation = explain_live(LiveRequest(config, user, doctype, op, docname), options,
                                    warn=_warn)
     _echo(render_json(explanation) if fmt == "json" else render_text(explanation))
+    if explanation.incident:  # a critical finding, as in a run: a script must see it
+        sys.exit(int(ExitCode.FINDINGS))
 
 
 @cli.command("diff")

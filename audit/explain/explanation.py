@@ -27,10 +27,11 @@ class Explanation:
     subject: dict[str, str] = field(default_factory=dict)  # user, doctype, op, name
     inspector: tuple[str, ...] = ()  # Permission Inspector log lines
     notes: tuple[str, ...] = ()
+    incident: bool = False  # a probe built to be refused was accepted: data changed
 
     def as_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"mode": self.mode, "verdict": self.verdict,
-                               "subject": dict(self.subject)}
+                               "subject": dict(self.subject), "incident": self.incident}
         out["cause"] = self.hint.as_dict() if self.hint else None
         if self.hint:
             out["cause"]["possible"] = [

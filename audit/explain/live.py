@@ -288,7 +288,8 @@ def _incident_explanation(case: _Case, said: str) -> Explanation:
     fix = (f"check {case.dt.name} on the site by hand (its hooks or validation accepted a "
            "probe built to be refused), and list it under [crawl] ask_only or audit it in "
            "passive mode")
-    return case.explained(said.replace(" in this run", ""), None, fixes=(fix,))
+    return replace(case.explained(said.replace(" in this run", ""), None, fixes=(fix,)),
+                   incident=True)
 
 
 @dataclass

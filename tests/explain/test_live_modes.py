@@ -112,6 +112,23 @@ def test_cli_explain_says_an_incident_on_stderr(sim: SimServer, tmp_path: Path) 
         raise result.exception
     assert "INCIDENT" in result.stderr
     assert result.stdout.startswith("INCIDENT")
+    assert result.exit_code == 1  # a critical finding: a scheduled script must see it
+
+
+def test_cli_explain_json_marks_an_incident_and_a_plain_cell_not(sim: SimServer,
+                                                                 tmp_path: Path) -> None:
+    import json
+
+    path = tmp_path / "audit.toml"
+    path.write_text(hazards.config_toml("safe", ("hazard",)), encoding="utf-8")
+    env = hazards.environment(sim.site, sim.url)
+    said = {}
+    for doctype in ("Hazard Coerce", "Hazard Note"):
+        result = CliRunner().invoke(cli, ["explain", "-c", str(path), "--user", "hazard",
+                                          "--doctype", doctype, "--op", "create",
+                                          "--format", "json"], env=env)
+        said[doctype] = (result.exit_code, json.loads(result.stdout)["incident"])
+    assert said == {"Hazard Coerce": (1, True), "Hazard Note": (0, False)}
 
 
 def test_passive_explain_does_not_ask_the_permission_inspector(tmp_path: Path) -> None:
