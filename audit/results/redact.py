@@ -24,7 +24,14 @@ import threading
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
-from audit.config.secrets import MASK, REGISTRY, SecretRegistry, trie_pattern, url_forms
+from audit.config.secrets import (
+    MASK,
+    REGISTRY,
+    Literals,
+    SecretRegistry,
+    trie_pattern,
+    url_forms,
+)
 from audit.crawl.inventory import DocTypeInfo, Inventory, Survey
 from audit.model import ProbeResult
 
@@ -127,6 +134,7 @@ class Redactor:
         self._learned = 0  # bumped by learn()
         self._cache_stamp = (-1, -1)  # (registry version, learned) the cache was made with
         self._frozen: tuple[tuple[int, int], Callable[[str], str]] | None = None
+        self._name_literals: tuple[int, Literals] | None = None  # (learned, of _pattern)
 
     def reset(self) -> None:
         """Forget every secret and learned name: one command's secrets are its own."""
@@ -284,7 +292,16 @@ class Redactor:
         escape), so a match inside one text is found in the joined scan too."""
         with self._lock:
             pattern, names = self._pattern, self._names
-        searches = [p for p in (pattern, self.registry.pattern) if p is not None]
+            if pattern is not None and (self._name_literals is None
+                                        or self._name_literals[0] != self._learned):
+                words = [n for n in names if len(n) >= MIN_NAME_IN_TEXT]
+                self._name_literals = (self._learned, Literals(words))
+            found = [(pattern, self._name_literals[1])] if pattern is not None \
+                and self._name_literals is not None else []
+        secrets, literals = self.registry.literals()
+        if secrets is not None and literals is not None:
+            found.append((secrets, literals))
+        searches = [p for p, _lit in found]
         if any("\x00" in p.pattern for p in searches):
             return lambda _texts: False
 
@@ -294,9 +311,11 @@ class Redactor:
                 return False
             if names and not names.keys().isdisjoint(texts):
                 return False  # a whole field is a secret name
-            if searches:
+            if found:  # a long text first by its bytes: most hold no word of a pattern
                 joined = "\x00".join(texts)
-                return all(p.search(joined) is None for p in searches)
+                long = len(joined) >= Literals.SCAN_MIN
+                return all((long and not lit.may_hold(joined)) or p.search(joined) is None
+                           for p, lit in found)
             return True
         return unchanged
 
