@@ -22,6 +22,7 @@ from werkzeug.wrappers import Request, Response
 from audit.auth.identities import (
     BASIC_EMAIL_CAUSE,
     BASIC_EMAIL_FIX,
+    LOGGED_USER,
     AuthFailed,
     AuthFailure,
     BasicIdentity,
@@ -812,3 +813,21 @@ def test_sim_rate_limit_429_is_waited_out(fresh: SimServer) -> None:
     statuses = [r.status for r in fresh.controls.requests[-2:]]
     assert reply.status == 200 and statuses == [429, 200]
     client.close()
+
+
+def test_sim_identity_check_answered_500_is_asked_again(fresh: SimServer) -> None:
+    # A 500 on frappe.auth.get_logged_user (a GET: no login is counted) is the server, not
+    # the credential: one such reply must not cost a user, or the auditor, the whole run.
+    fresh.controls.fail_next(2, 500)
+    with sim_connect(fresh, token(fresh, "clerk")) as client:
+        assert client.identity.frappe_user == "clerk@example.com"
+    checks = [r.status for r in fresh.controls.requests if r.path.endswith(LOGGED_USER)]
+    assert checks == [500, 500, 200]
+
+
+def test_sim_identity_check_500_every_time_fails_as_a_server_failure(fresh: SimServer) -> None:
+    fresh.controls.fail_next(5, 500)
+    f = sim_fail(fresh, token(fresh, "clerk"))
+    assert f.status == 500 and "server failed" in f.cause
+    checks = [r.status for r in fresh.controls.requests if r.path.endswith(LOGGED_USER)]
+    assert checks == [500, 500, 500]  # three asks, then it gives up

@@ -51,6 +51,10 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 LOGGED_USER = "frappe.auth.get_logged_user"
+# A 5xx on the identity check is the server, not the credential: the check is a GET that
+# counts no login, so it is asked again (as discovery's lists are) before a user, or the
+# auditor, is lost for the whole run.
+IDENTITY_ATTEMPTS = 3
 LOGIN_PATH = "/api/method/login"
 LOGOUT_PATH = "/api/method/logout"
 TOKEN_METHOD = "frappe.integrations.oauth2.get_token"
@@ -436,6 +440,10 @@ def connect(user: UserConfig, base_url: str, options: ClientOptions,
     try:
         identity.login(client)
         reply = client.call(LOGGED_USER)
+        for _again in range(IDENTITY_ATTEMPTS - 1):
+            if reply.status < 500:
+                break
+            reply = client.call(LOGGED_USER)
         if reply.ok and reply.message and reply.message != "Guest":
             identity.frappe_user = reply.message
             return client

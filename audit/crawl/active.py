@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from audit.crawl.discovery import parse_meta
+from audit.crawl.discovery import GETDOCTYPE, parse_meta
 from audit.crawl.inventory import DocTypeInfo, FieldInfo, Inventory
 from audit.crawl.probes import UserContext, now
 from audit.crawl.verdicts import (
@@ -174,7 +174,7 @@ class Lifecycle:
                 return self._metas[doctype]
         info = self.inventory.doctypes.get(doctype)
         if (info is None or info.fields is None) and self._meta_client is not None:
-            reply = self._meta_client.call("frappe.desk.form.load.getdoctype", doctype=doctype)
+            reply = self._meta_client.call(GETDOCTYPE, doctype=doctype)
             info = parse_meta(reply.body)[0] if reply.status == 200 else None
         with self._lock:
             self._metas[doctype] = info

@@ -39,7 +39,8 @@ SURVEY_LIMIT = 50  # the user's own list: its newest rows
 OWN_LIMIT = 20  # documents the user owns, fetched by filter
 PERMITTED_LIMIT = 20  # documents inside the user's User Permissions, per filter
 SHARED_CAP = 100  # shared names asked for in one filter
-LIST_ATTEMPTS = 3  # a list GET answered 5xx is asked again (discovery must not guess)
+LIST_ATTEMPTS = 3  # a list or meta GET answered 5xx is asked again (discovery must not guess)
+GETDOCTYPE = "frappe.desk.form.load.getdoctype"
 DOCTYPE_FIELDS = ["name", "module", "istable", "issingle", "is_submittable", "custom",
                   "is_virtual", "autoname"]
 AUTOMATIC_ROLES = ("All", "Guest", "Desk User")
@@ -80,12 +81,21 @@ def list_rows(client: FrappeClient, doctype: str, fields: list[str], *, limit: i
         params["parent"] = parent
     if filters is not None:
         params["filters"] = json.dumps(filters)
-    for _attempt in range(LIST_ATTEMPTS):
-        reply = client.get(resource_path(doctype), params=params)
-        if reply.status == 200 and isinstance(reply.body, dict) and isinstance(reply.data, list):
-            return [row for row in reply.data if isinstance(row, dict)]
+    reply = read_again(lambda: client.get(resource_path(doctype), params=params))
+    if reply.status == 200 and isinstance(reply.body, dict) and isinstance(reply.data, list):
+        return [row for row in reply.data if isinstance(row, dict)]
+    return reply
+
+
+def read_again(send: Callable[[], FrappeReply]) -> FrappeReply:
+    """A read discovery depends on, sent again (up to :data:`LIST_ATTEMPTS` times in all)
+    while the site answers 5xx: a DocType, a rule or a document discovery misses is a
+    verdict the crawl cannot give, so one failed reply is not taken as the answer."""
+    reply = send()
+    for _again in range(LIST_ATTEMPTS - 1):
         if reply.status < 500:
             break
+        reply = send()
     return reply
 
 
@@ -214,9 +224,11 @@ class Discovery:
 
     def _strict(self) -> bool | None:
         """System Settings ``apply_strict_user_permissions`` (SPEC.md §3.5), if readable."""
-        assert self.auditor is not None
+        auditor = self.auditor
+        assert auditor is not None
         try:
-            reply = self.auditor.get(resource_path("System Settings", "System Settings"))
+            reply = read_again(
+                lambda: auditor.get(resource_path("System Settings", "System Settings")))
         except TransportError as exc:
             log.debug("System Settings: %s", exc)
             reply = None
@@ -265,7 +277,7 @@ class Discovery:
 
         def fetch(dt: DocTypeInfo) -> tuple[str, DocTypeInfo | None, tuple[RuleRow, ...], bool]:
             try:
-                reply = client.call("frappe.desk.form.load.getdoctype", doctype=dt.name)
+                reply = read_again(lambda: client.call(GETDOCTYPE, doctype=dt.name))
             except TransportError as exc:
                 log.debug("meta of %s: %s", dt.name, exc)
                 return dt.name, None, (), False
@@ -466,7 +478,16 @@ def survey(dt: DocTypeInfo, facts: UserFacts, user_client: FrappeClient,
     finder = auditor or user_client
     own: tuple[TargetDoc, ...] | None = ()
     if need_owner:
-        own, why = _fetch(finder, dt.name, fields, [["owner", "=", user]], OWN_LIMIT)
+        mine_filter = [["owner", "=", user]]
+        own, why = _fetch(finder, dt.name, fields, mine_filter, OWN_LIMIT)
+        if own == () and finder is not user_client and not refused \
+                and not any(t.owner == user for t in listed or ()):
+            # The auditor's lists pass through the DocType's permission_query_conditions
+            # too (Note: owner or public, for all but Administrator; SPEC.md §3.7): "none"
+            # from it is not "none". Only the user's own list can show what only the user
+            # sees; when that list failed, or its window missed them, ask the user for
+            # them, and a failure here is a gap, never an empty answer.
+            own, why = _fetch(user_client, dt.name, fields, mine_filter, OWN_LIMIT)
         notes += [f"own documents: {why}"] if why else []
     mine = sorted((s for s in facts.shares if s.doctype == dt.name),
                   key=lambda s: not (s.write or s.submit))

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
-from audit.crawl.discovery import parse_meta
+from audit.crawl.discovery import GETDOCTYPE, parse_meta
 from audit.crawl.incidents import IncidentLog, remove_if_ours
 from audit.crawl.inventory import DocTypeInfo, Inventory, Survey, TargetDoc, UserFacts
 from audit.crawl.plan import (
@@ -50,7 +50,6 @@ from audit.model import Attempt, Mode, Operation, Outcome, ProbeMethod, ProbeRes
 from audit.results.record import Incident
 
 HAS_PERMISSION = "frappe.client.has_permission"
-GETDOCTYPE = "frappe.desk.form.load.getdoctype"
 INCIDENT_REASON = "incident: the probe changed data"
 STOPPED = "an earlier probe on this DocType changed data (incident): only asked from now on"
 META_UNREAD = ("the DocType's meta could not be read just now (fields, naming, is_virtual): "

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import replace
 from pathlib import Path
+from urllib.parse import unquote
 
 import pytest
 
@@ -15,6 +16,7 @@ from audit.sim.server import SimServer
 from audit.status import ExitCode
 
 from .conftest import demo_config, mismatches, run
+from .faults import FaultyProxy, Rates, matching
 
 
 def _outcomes(result) -> Counter[str]:  # type: ignore[no-untyped-def]
@@ -121,3 +123,35 @@ def test_faults_during_discovery_never_give_wrong_verdicts(demo_sim: SimServer, 
     demo_sim.controls.error_rate = 0.25
     result = run(config, tmp_path / "out")
     assert not mismatches(result, demo_sim, verdicts_only=True)
+
+
+@pytest.mark.parametrize("filtered_too", [False, True], ids=["list", "list-and-fetch"])
+def test_own_documents_the_auditor_cannot_list_are_found_when_the_users_list_fails(
+        tmp_path: Path, filtered_too: bool) -> None:
+    """Note's list is filtered for everyone but Administrator (owner or public, SPEC.md
+    §3.7): the auditor's owner-filtered fetch finds none of another user's private notes.
+    When the user's own list then fails, only the user itself can find its own note; a
+    refusal on someone else's public note is no verdict on an if_owner right. When the
+    user's own fetch fails too, the cell is an error."""
+    sim = SimServer(fixture="demo", port=0)
+    key = sim.site.secrets["<api_key:owner>"]
+    own_list = matching(key, "/api/resource/Note")
+    proxy = FaultyProxy(sim.app, Rates(waf=1.0),  # the list (and the filtered fetch)
+                        only=lambda env: env["REQUEST_METHOD"] == "GET" and own_list(env)
+                        and (filtered_too
+                             or "filters=" not in unquote(env.get("QUERY_STRING", ""))))
+    sim.app = proxy  # type: ignore[assignment]
+    with sim:
+        config = demo_config(sim, doctypes=("Note",))
+        result = run(config, tmp_path / "out", fail_on=None)
+        assert proxy.seen["waf"] >= (2 if filtered_too else 1), "the lists never failed"
+        assert not mismatches(result, sim, verdicts_only=True)
+        cells = {(r["user"], r["op"]): r for r in result.rows}
+        for op in ("write", "delete"):
+            row = cells[("owner", op)]
+            if filtered_too:
+                assert row["outcome"] == "error", row
+                assert "own documents" in row["reason"]
+            else:
+                assert row["outcome"] == "allowed", row
+                assert "if_owner" in row["limits"]

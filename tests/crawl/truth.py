@@ -52,6 +52,9 @@ def _allowed_links(engine: PermissionEngine, user: str, doctype: str) -> dict[st
 
 def truth(site: SiteData, engine: PermissionEngine, user: str, doctype: str,
           op: Operation) -> Outcome:
+    if doctype not in site.doctypes:
+        # a DocType the site does not have (a guessed catalogue entry): no verdict is right
+        return Outcome.ERROR
     if not applicable(site, doctype, op):
         return Outcome.NOT_APPLICABLE
     dt = site.doctypes[doctype]
