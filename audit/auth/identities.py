@@ -35,6 +35,7 @@ from audit.http.client import (
     RateLimiter,
     RedirectError,
     TransportError,
+    read_again,
 )
 from audit.http.client import encode_path as _path
 from audit.model import AuthMethod
@@ -51,10 +52,6 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 LOGGED_USER = "frappe.auth.get_logged_user"
-# A 5xx on the identity check is the server, not the credential: the check is a GET that
-# counts no login, so it is asked again (as discovery's lists are) before a user, or the
-# auditor, is lost for the whole run.
-IDENTITY_ATTEMPTS = 3
 LOGIN_PATH = "/api/method/login"
 LOGOUT_PATH = "/api/method/logout"
 TOKEN_METHOD = "frappe.integrations.oauth2.get_token"
@@ -439,11 +436,8 @@ def connect(user: UserConfig, base_url: str, options: ClientOptions,
     client = FrappeClient(base_url, options, identity, limiter)
     try:
         identity.login(client)
-        reply = client.call(LOGGED_USER)
-        for _again in range(IDENTITY_ATTEMPTS - 1):
-            if reply.status < 500:
-                break
-            reply = client.call(LOGGED_USER)
+        # a 5xx is the server, not the credential: the check (a GET) is asked again
+        reply = read_again(lambda: client.call(LOGGED_USER))
         if reply.ok and reply.message and reply.message != "Guest":
             identity.frappe_user = reply.message
             return client

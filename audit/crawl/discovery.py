@@ -29,7 +29,13 @@ from audit.crawl.inventory import (
 )
 from audit.crawl.plan import restricted_links
 from audit.crawl.verdicts import frappe_refusal, short_message
-from audit.http.client import FrappeClient, FrappeReply, TransportError, resource_path
+from audit.http.client import (
+    FrappeClient,
+    FrappeReply,
+    TransportError,
+    read_again,
+    resource_path,
+)
 from audit.model import RIGHTS_COLUMNS
 
 log = logging.getLogger(__name__)
@@ -39,7 +45,6 @@ SURVEY_LIMIT = 50  # the user's own list: its newest rows
 OWN_LIMIT = 20  # documents the user owns, fetched by filter
 PERMITTED_LIMIT = 20  # documents inside the user's User Permissions, per filter
 SHARED_CAP = 100  # shared names asked for in one filter
-LIST_ATTEMPTS = 3  # a list or meta GET answered 5xx is asked again (discovery must not guess)
 GETDOCTYPE = "frappe.desk.form.load.getdoctype"
 DOCTYPE_FIELDS = ["name", "module", "istable", "issingle", "is_submittable", "custom",
                   "is_virtual", "autoname"]
@@ -84,18 +89,6 @@ def list_rows(client: FrappeClient, doctype: str, fields: list[str], *, limit: i
     reply = read_again(lambda: client.get(resource_path(doctype), params=params))
     if reply.status == 200 and isinstance(reply.body, dict) and isinstance(reply.data, list):
         return [row for row in reply.data if isinstance(row, dict)]
-    return reply
-
-
-def read_again(send: Callable[[], FrappeReply]) -> FrappeReply:
-    """A read discovery depends on, sent again (up to :data:`LIST_ATTEMPTS` times in all)
-    while the site answers 5xx: a DocType, a rule or a document discovery misses is a
-    verdict the crawl cannot give, so one failed reply is not taken as the answer."""
-    reply = send()
-    for _again in range(LIST_ATTEMPTS - 1):
-        if reply.status < 500:
-            break
-        reply = send()
     return reply
 
 

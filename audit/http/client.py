@@ -159,6 +159,22 @@ def _quote_path(path: str | Sequence[str]) -> str:
     return quote(path, safe="/%:@!$&'()*+,;=-._~")
 
 
+READ_ATTEMPTS = 3  # a read the audit depends on, answered 5xx, is sent this often in all
+
+
+def read_again(send: Callable[[], FrappeReply], attempts: int = READ_ATTEMPTS) -> FrappeReply:
+    """A read sent again while the site answers 5xx, ``attempts`` times in all: for the
+    reads a whole run depends on (who a user is, discovery's lists and metas), where one
+    failed reply would cost a user or a DocType. Probes do not use it: their 5xx is
+    ``error``. Only for GETs, which count no login and change nothing."""
+    reply = send()
+    for _again in range(attempts - 1):
+        if reply.status < 500:
+            break
+        reply = send()
+    return reply
+
+
 def retry_after_seconds(value: str | None, now: float | None = None) -> float | None:
     """Seconds from a Retry-After header: delta-seconds or an HTTP date."""
     if not value:
