@@ -244,9 +244,22 @@ class Redactor:
         return out
 
     def _redact(self, text: str) -> str:
+        return _redact(text, *self._snapshot())
+
+    def _snapshot(self) -> tuple[re.Pattern[str] | None, Mapping[str, str],
+                                 re.Pattern[str] | None, Literals | None, Literals | None]:
+        """The name pattern, the names, the secret pattern and the scans of the words of
+        each, as one consistent state (each scan is of the very pattern beside it)."""
         with self._lock:
             pattern, names = self._pattern, self._names
-        return _redact(text, pattern, names, self.registry.pattern)
+            if pattern is not None and (self._name_literals is None
+                                        or self._name_literals[0] != self._learned):
+                words = [n for n in names if len(n) >= MIN_NAME_IN_TEXT]
+                self._name_literals = (self._learned, Literals(words))
+            name_scan = self._name_literals[1] if pattern is not None \
+                and self._name_literals is not None else None
+        secrets, secret_scan = self.registry.literals()
+        return pattern, names, secrets, name_scan, secret_scan
 
     def frozen(self) -> Callable[[str], str]:
         """:meth:`text` for the writers, as it stands now: no lock per call, and one memo
@@ -260,15 +273,14 @@ class Redactor:
         with self._lock:
             if self._frozen is not None and self._frozen[0] == stamp:
                 return self._frozen[1]
-            pattern, names = self._pattern, self._names  # replaced, never changed, by learn()
-        secrets = self.registry.pattern
+        state = self._snapshot()  # replaced, never changed, by learn() and register()
         memo: dict[str, str] = {}
 
         def redact(text: str) -> str:
             done = memo.get(text)
             if done is not None:
                 return done
-            clean = _redact(text, pattern, names, secrets)
+            clean = _redact(text, *state)
             if len(text) <= CACHE_TEXT_MAX:  # a whole page is not worth keeping
                 if len(memo) > FROZEN_MEMO:
                     memo.clear()
@@ -289,20 +301,13 @@ class Redactor:
         The texts are scanned joined by NUL: no secret or name holds one (else this always
         says False), and every lookaround of the patterns reads a NUL beside a text as it
         reads the text's own start or end (neither is a word character, a letter or an
-        escape), so a match inside one text is found in the joined scan too."""
-        with self._lock:
-            pattern, names = self._pattern, self._names
-            if pattern is not None and (self._name_literals is None
-                                        or self._name_literals[0] != self._learned):
-                words = [n for n in names if len(n) >= MIN_NAME_IN_TEXT]
-                self._name_literals = (self._learned, Literals(words))
-            found = [(pattern, self._name_literals[1])] if pattern is not None \
-                and self._name_literals is not None else []
-        secrets, literals = self.registry.literals()
-        if secrets is not None and literals is not None:
-            found.append((secrets, literals))
-        searches = [p for p, _lit in found]
-        if any("\x00" in p.pattern for p in searches):
+        escape), so a match inside one text is found in the joined scan too. The RE2 scan of
+        each pattern's words comes first: a pattern is run only over a batch that holds one
+        of its words."""
+        pattern, names, secrets, name_scan, secret_scan = self._snapshot()
+        found = [(p, scan) for p, scan in ((pattern, name_scan), (secrets, secret_scan))
+                 if p is not None]
+        if any("\x00" in p.pattern for p, _scan in found):
             return lambda _texts: False
 
         def unchanged(texts: list[str]) -> bool:
@@ -311,11 +316,10 @@ class Redactor:
                 return False
             if names and not names.keys().isdisjoint(texts):
                 return False  # a whole field is a secret name
-            if found:  # a long text first by its bytes: most hold no word of a pattern
+            if found:
                 joined = "\x00".join(texts)
-                long = len(joined) >= Literals.SCAN_MIN
-                return all((long and not lit.may_hold(joined)) or p.search(joined) is None
-                           for p, lit in found)
+                return all((scan is not None and not scan.may_hold(joined))
+                           or p.search(joined) is None for p, scan in found)
             return True
         return unchanged
 
@@ -375,14 +379,23 @@ class Redactor:
 
 
 def _redact(text: str, pattern: re.Pattern[str] | None, names: Mapping[str, str],
-            secrets: re.Pattern[str] | None) -> str:
-    """One text redacted: controls stripped, secret names fingerprinted, secrets masked."""
+            secrets: re.Pattern[str] | None, name_scan: Literals | None = None,
+            secret_scan: Literals | None = None) -> str:
+    """One text redacted: controls stripped, secret names fingerprinted, secrets masked.
+    A scan (the :class:`Literals` of a pattern's words) lets a long text that holds none of
+    them skip that pattern."""
     text = strip_controls(text)
+    long = len(text) >= Literals.SCAN_MIN
     if text in names:  # a whole field (also a name too short to search for in prose)
         text = names[text]
-    elif pattern is not None:  # before masking: a token that is also a secret is named
-        text = pattern.sub(lambda m: names[m.group(0)], text)
-    return secrets.sub(MASK, text) if secrets is not None and text else text
+    elif pattern is not None and not (long and name_scan is not None
+                                      and not name_scan.may_hold(text)):
+        text = pattern.sub(lambda m: names[m.group(0)], text)  # before masking: a token
+        long = len(text) >= Literals.SCAN_MIN  # that is also a secret is named
+    if secrets is None or not text or (long and secret_scan is not None
+                                       and not secret_scan.may_hold(text)):
+        return text
+    return secrets.sub(MASK, text)
 
 
 def apply_text(obj: Any, text: Callable[[str], str]) -> Any:

@@ -1,7 +1,8 @@
-"""The byte-set pre-scan the writers put before the secret and name patterns: it may only
-skip a text that cannot hold a match. Checked against a plain substring search on hostile
-words and texts (non-ASCII, surrogates, NUL), and end to end on long batches that hide a
-secret or a secret name in one text among thousands of plain ones."""
+"""The RE2 pre-scan put before the secret and name patterns (by the writers, the
+redactor and the registry's own mask): it may only skip a text that cannot hold a match.
+Checked against a plain substring search on hostile words and texts (non-ASCII, surrogates,
+NUL), and end to end on long batches that hide a secret or a secret name in one text among
+thousands of plain ones."""
 
 from __future__ import annotations
 
@@ -40,13 +41,16 @@ def test_it_never_skips_a_text_that_holds_a_word(words: list[str], before: str,
         assert not holds
 
 
-def test_it_skips_what_lacks_a_byte_of_every_word() -> None:
+def test_it_skips_what_holds_no_word() -> None:
     times = "\x00".join(f"2026-12-02T10:00:{i % 60:02d}.{i:06d}Z" for i in range(500))
     hexes = [f"{n:015x}" for n in range(10**14, 10**14 + 300 * 7919, 7919)]
     assert all(any(c in "abcdef" for c in h) for h in hexes)
     assert not Literals(hexes).may_hold(times)
     assert Literals([*hexes, "02T10"]).may_hold(times)  # one word's bytes all there
-    assert Literals(["zz"]).may_hold("z") is True  # bytes only: present is not enough to skip
+    assert Literals(["zz"]).may_hold("z") is False  # the word, not its bytes, is looked for
+    assert Literals(["zz"]).may_hold("azzb") is True
+    assert Literals(["ab"]).may_hold("a\x00b") is False  # as in a batch joined by NUL
+    assert Literals(["é"]).may_hold("e\u0301") is False and Literals(["é"]).may_hold("cé")
     assert Literals([]).may_hold("any text") is False  # no word: no text holds one
     assert Literals([""]).may_hold("any text") is False  # nor the empty word (no pattern has it)
 
@@ -110,3 +114,19 @@ def test_a_name_learned_after_a_scan_is_found_in_the_next() -> None:
     assert redactor.unchanged()(texts) is True
     redactor.learn(NAME)
     assert redactor.unchanged()(texts) is False
+
+
+@pytest.mark.parametrize("hidden", _forms())
+def test_a_long_text_hiding_a_secret_is_redacted_one_by_one(hidden: str) -> None:
+    """The scan before each pattern, text by text: a text long enough to be scanned first."""
+    text = f"{PLAIN[0]} {PLAIN[1]} {hidden} {PLAIN[2]}"
+    assert len(text) >= Literals.SCAN_MIN
+    redactor = _redactor()
+    for redact in (redactor.text, redactor.frozen()):
+        out = redact(text)
+        assert SECRET not in out and NAME not in out and out != text
+        assert redact(f"{PLAIN[0]} {PLAIN[1]} {PLAIN[2]}") == f"{PLAIN[0]} {PLAIN[1]} {PLAIN[2]}"
+    registry = SecretRegistry()
+    registry.register(SECRET)
+    if NAME not in hidden:
+        assert SECRET not in registry.mask(text) and registry.mask(text) != text
