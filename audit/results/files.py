@@ -176,6 +176,20 @@ class _Cleaner:
         """A value as JSON holds it: texts redacted, containers walked, numbers kept."""
         return apply_text(value, self.text)
 
+    def records(self, records: Sequence[Mapping[str, Any]]) -> Sequence[Mapping[str, Any]]:
+        """:meth:`value` of each record: the records themselves when they hold only the
+        plain JSON types and the redactor leaves every text of them (keys too) as it is,
+        which one batch scan tells (a run's findings hold a million texts); else each
+        record walked and redacted."""
+        texts = _texts_of(records)
+        if texts is not None:
+            try:
+                if self._unchanged(texts):
+                    return records
+            except TypeError:  # a key that is not a text: apply_text keeps it, as is
+                pass
+        return [apply_text(r, self.text) for r in records]
+
     def csv_field(self, value: object) -> bytes:
         """A value as csv.writer writes it as one field, redacted and neutralised."""
         if type(value) is str:  # most fields: no container checks
@@ -281,6 +295,31 @@ class _Cleaner:
         formed = batch(fresh) if batch is not None and len(fresh) >= BATCH_MIN else None
         memo.update(zip(fresh, map(form, fresh) if formed is None else formed, strict=True))
         return list(map(memo.__getitem__, values))
+
+
+def _texts_of(records: Sequence[Any]) -> list[str] | None:
+    """Every text in ``records`` (dict keys included), or None when any of them holds what
+    :func:`apply_text` would change the type of (a text subclass, another mapping or
+    sequence type): then only the walk itself writes them as it does."""
+    texts: list[str] = []
+    add, keys = texts.append, texts.extend
+    stack = list(records)
+    pop, push = stack.pop, stack.extend
+    while stack:
+        obj = pop()
+        kind = type(obj)
+        if kind is str:
+            add(obj)
+        elif kind is dict:
+            keys(obj)
+            push(obj.values())
+        elif kind is list or kind is tuple:
+            push(obj)
+        elif obj is None or kind is int or kind is float or kind is bool:
+            continue
+        elif isinstance(obj, str | Mapping | list | tuple):
+            return None
+    return texts
 
 
 Batch = Callable[[list[Any]], "list[bytes] | None"]
@@ -489,7 +528,7 @@ def write_results_json(path: Path, document: Mapping[str, Any], probes: Sequence
             fh.write(head[:-1].rstrip() + b',\n  "findings": [')
             separator = b"\n"
             for chunk in _chunks(findings):  # each finding's texts are its own: no memo
-                lines = _record_lines([apply_text(f, clean.text) for f in chunk], exact=True)
+                lines = _record_lines(clean.records(chunk), exact=True)
                 fh.write(separator + lines)
                 separator = b",\n"
             fh.write(b'\n  ],\n  "probes": [')

@@ -55,3 +55,29 @@ def test_a_record_without_analysis_renders() -> None:
     sheet = build_view(results).sheets[0]
     assert sheet.unused is None and sheet.minimal_roles is None and sheet.changes is None
     assert sheet.sensitive  # computed from the cells when analysis did not say
+
+
+def test_texts_cleaned_ahead_by_batch_are_cleaned_as_one_by_one() -> None:
+    """prime() takes a batch as it is only when nothing in it would change: a secret, a
+    secret name (whole or quoted), a control character anywhere among thousands of plain
+    texts is still cleaned."""
+    from audit.config.secrets import REGISTRY
+    from audit.render.view import Cleaner, clean
+    from audit.results.redact import REDACTOR
+
+    secret, name = "s3cr3t-v4lue-0042", "tok3n-of-an-oauth-b34rer"
+    REGISTRY.register(secret)
+    REDACTOR.learn(name)
+    plain = [f"finding {i}: User may write DocType {i % 97} (evidence u|D{i}|write)"
+             for i in range(13_000)]
+    hidden = [f"quotes {secret} here", name, f"names {name} in prose", "bell\x07rings",
+              "line\u2028separator", "bidi \u202e override"]
+    for where in (0, 1_999, 2_000):
+        texts = [*plain]
+        for k, text in enumerate(hidden):
+            texts[(where + k * 2_003) % len(texts)] = text  # each in a batch of its own
+        cl = Cleaner()
+        cl.prime(texts)
+        for text in texts:
+            assert cl(text) == clean(text)
+        assert all(secret not in cl(t) and name not in cl(t) for t in hidden)

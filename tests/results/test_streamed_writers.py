@@ -146,3 +146,44 @@ def test_columns_are_read_again_for_other_rows(tmp_path: Path) -> None:
     write_probes_csv(tmp_path / "c.csv", tuple(rows), _redactor())
     for name in ("b.csv", "c.csv"):
         assert (tmp_path / name).read_text().splitlines()[1].startswith("changed,D,read,denied")
+
+
+HIDDEN = [  # one finding in many holds it: where the batch scan must see it
+    ("detail", f"reads with {SECRET} now"),
+    ("evidence", ["bot|D1|read", f"x {SECRET}"]),
+    ("evidence", [{"cell": "bot|D1|read", SECRET: 1}]),  # a key
+    ("doctype", TOKEN),  # a whole field that is a secret name
+    ("detail", "red\x1b[31m text"),  # a control character: stripped
+    ("detail", "lone \ud800 surrogate"),
+]
+
+
+@pytest.mark.parametrize(("key", "value"), HIDDEN, ids=[str(i) for i in range(len(HIDDEN))])
+@pytest.mark.parametrize("where", [0, 57, 119])
+def test_findings_that_hold_no_secret_are_written_as_they_are_and_one_that_does_is_redacted(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, key: str, value: object,
+        where: int) -> None:
+    monkeypatch.setattr(files, "CHUNK_ROWS", 40)
+    findings: list[dict[str, object]] = [
+        {"id": f"f{i}", "severity": "high", "rule": "secret-read", "user": "bot",
+         "doctype": f"DocType {i}", "op": None, "detail": f"plain detail {i} " * 4,
+         "evidence": [f"bot|DocType {i}|read", {"n": i, "ok": True, "w": 1.5}]}
+        for i in range(120)]
+    findings[where][key] = value
+    redactor = _redactor()
+    redactor.learn(TOKEN)
+    reference = redactor.json({"findings": findings})["findings"]
+    write_results_json(tmp_path / "results.json", {"schema": 1}, (), findings,
+                       redactor=redactor)
+    text = (tmp_path / "results.json").read_text()
+    assert json.loads(text)["findings"] == reference
+    assert SECRET not in text and TOKEN not in text and "\x1b" not in text
+    assert "\\ud800" not in text
+    assert reference[where] != findings[where] and reference[where - 1] == findings[where - 1]
+
+
+def test_findings_of_other_types_are_walked() -> None:
+    """A text subclass (an enum) or a mapping that is not a dict is not a plain record."""
+    from audit.results.files import _texts_of
+    assert _texts_of([{"severity": Severity.HIGH}]) is None
+    assert _texts_of([{"a": ({"b": ["c", 1, None]},)}]) == ["a", "b", "c"]
