@@ -181,6 +181,10 @@ def ocsf_findings(results: RunResults) -> list[dict[str, Any]]:
     """Every finding as a Detection Finding, through the run's redaction step."""
     learn_secret_names(results)
     redact.REDACTOR.learn_rows([f.as_json() for f in results.findings])
+    site = results.run.host or results.run.site
+    redact.REDACTOR.prime(text for f in results.findings for text in (  # by batch, ahead
+        f.detail, f.rule, f.id, f.user, f.doctype, f.recommendation, *f.evidence,
+        f"{f.rule}: {f.detail}"[:250], f"{site}/user/{f.user}", f"{site}/doctype/{f.doctype}"))
     builder = _Builder(results, redact.REDACTOR.frozen())
     return [builder.event(f) for f in results.findings]
 

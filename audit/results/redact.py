@@ -48,6 +48,7 @@ NAME_KEYS = frozenset({"name", "target", "document"})  # keys that hold a docume
 MIN_NAME_IN_TEXT = 6
 CACHE_SIZE = 100_000
 FROZEN_MEMO = 500_000  # distinct texts the writers' shared memo keeps
+PRIME_BATCH = 2_000  # texts prime() checks at a time: a batch holding a secret goes one by one
 CACHE_TEXT_MAX = 4096  # a shorter secret name is redacted as a field, not searched for in prose
 _FINGERPRINT = re.compile(r"sha256:[0-9a-f]{12}")
 
@@ -133,7 +134,8 @@ class Redactor:
         self._cache: dict[str, str] = {}
         self._learned = 0  # bumped by learn()
         self._cache_stamp = (-1, -1)  # (registry version, learned) the cache was made with
-        self._frozen: tuple[tuple[int, int], Callable[[str], str]] | None = None
+        self._frozen: tuple[tuple[int, int], tuple[Callable[[str], str], dict[str, str],
+                                                   Callable[[list[str]], bool]]] | None = None
         self._name_literals: tuple[int, Literals] | None = None  # (learned, of _pattern)
 
     def reset(self) -> None:
@@ -269,6 +271,26 @@ class Redactor:
         A writer that has learned every name its rows hold calls this once and redacts a
         million texts with it; a name learned afterwards is not in it.
         """
+        return self._frozen_now()[0]
+
+    def prime(self, texts: Iterable[object]) -> None:
+        """Put many texts in :meth:`frozen`'s memo at once: each batch that :meth:`unchanged`
+        says redaction leaves as it is goes in as it is (a few C-level scans of it, where
+        each text on its own costs a call into each scan); any other batch is left to be
+        redacted text by text when it is asked for."""
+        _redact, memo, check = self._frozen_now()
+        fresh = [t for t in dict.fromkeys(texts)
+                 if type(t) is str and t and len(t) <= CACHE_TEXT_MAX and t not in memo]
+        for start in range(0, len(fresh), PRIME_BATCH):
+            batch = fresh[start:start + PRIME_BATCH]
+            if len(memo) + len(batch) > FROZEN_MEMO:
+                return
+            if check(batch):
+                memo.update(zip(batch, batch, strict=True))
+
+    def _frozen_now(self) -> tuple[Callable[[str], str], dict[str, str],
+                                   Callable[[list[str]], bool]]:
+        """The frozen redaction of now, its memo and the batch check of the same state."""
         stamp = (self.registry.version, self._learned)
         with self._lock:
             if self._frozen is not None and self._frozen[0] == stamp:
@@ -286,42 +308,19 @@ class Redactor:
                     memo.clear()
                 memo[text] = clean
             return clean
+        parts = (redact, memo, _unchanged(*state))
         with self._lock:
             if stamp == (self.registry.version, self._learned):
-                self._frozen = (stamp, redact)
-        return redact
+                self._frozen = (stamp, parts)
+        return parts
 
     def unchanged(self) -> Callable[[list[str]], bool]:
         """For the writers, with :meth:`frozen` (the same snapshot when nothing is learned
         in between): whether redacting each of many texts would leave every one as it is,
         decided by a few C-level scans of them all (a run's times, ids and stamped replies
         are a million distinct texts, and hardly ever hold a secret). False is only "look
-        at each one": a scan may see a match that spans two texts.
-
-        The texts are scanned joined by NUL: no secret or name holds one (else this always
-        says False), and every lookaround of the patterns reads a NUL beside a text as it
-        reads the text's own start or end (neither is a word character, a letter or an
-        escape), so a match inside one text is found in the joined scan too. The RE2 scan of
-        each pattern's words comes first: a pattern is run only over a batch that holds one
-        of its words."""
-        pattern, names, secrets, name_scan, secret_scan = self._snapshot()
-        found = [(p, scan) for p, scan in ((pattern, name_scan), (secrets, secret_scan))
-                 if p is not None]
-        if any("\x00" in p.pattern for p, _scan in found):
-            return lambda _texts: False
-
-        def unchanged(texts: list[str]) -> bool:
-            plain = "".join(texts)  # strip changes it iff it changes one of them (each
-            if strip_controls(plain) != plain:  # escape starts, and each mark is, in one)
-                return False
-            if names and not names.keys().isdisjoint(texts):
-                return False  # a whole field is a secret name
-            if found:
-                joined = "\x00".join(texts)
-                return all((scan is not None and not scan.may_hold(joined))
-                           or p.search(joined) is None for p, scan in found)
-            return True
-        return unchanged
+        at each one": a scan may see a match that spans two texts."""
+        return _unchanged(*self._snapshot())
 
     def mask(self, text: str) -> str:
         """Same as :meth:`text`; lets the log filter take a Redactor for a registry."""
@@ -396,6 +395,36 @@ def _redact(text: str, pattern: re.Pattern[str] | None, names: Mapping[str, str]
                                        and not secret_scan.may_hold(text)):
         return text
     return secrets.sub(MASK, text)
+
+
+def _unchanged(pattern: re.Pattern[str] | None, names: Mapping[str, str],
+               secrets: re.Pattern[str] | None, name_scan: Literals | None,
+               secret_scan: Literals | None) -> Callable[[list[str]], bool]:
+    """:meth:`Redactor.unchanged` of one state.
+
+    The texts are scanned joined by NUL: no secret or name holds one (else this always
+    says False), and every lookaround of the patterns reads a NUL beside a text as it
+    reads the text's own start or end (neither is a word character, a letter or an
+    escape), so a match inside one text is found in the joined scan too. The RE2 scan of
+    each pattern's words comes first: a pattern is run only over a batch that holds one
+    of its words."""
+    found = [(p, scan) for p, scan in ((pattern, name_scan), (secrets, secret_scan))
+             if p is not None]
+    if any("\x00" in p.pattern for p, _scan in found):
+        return lambda _texts: False
+
+    def unchanged(texts: list[str]) -> bool:
+        plain = "".join(texts)  # strip changes it iff it changes one of them (each
+        if strip_controls(plain) != plain:  # escape starts, and each mark is, in one)
+            return False
+        if names and not names.keys().isdisjoint(texts):
+            return False  # a whole field is a secret name
+        if found:
+            joined = "\x00".join(texts)
+            return all((scan is not None and not scan.may_hold(joined))
+                       or p.search(joined) is None for p, scan in found)
+        return True
+    return unchanged
 
 
 def apply_text(obj: Any, text: Callable[[str], str]) -> Any:

@@ -130,3 +130,22 @@ def test_a_long_text_hiding_a_secret_is_redacted_one_by_one(hidden: str) -> None
     registry.register(SECRET)
     if NAME not in hidden:
         assert SECRET not in registry.mask(text) and registry.mask(text) != text
+
+
+def test_texts_primed_by_batch_are_redacted_as_one_by_one() -> None:
+    """prime() puts a batch in the writers' memo as it is only when redaction leaves every
+    text of it so: a secret, a secret name, a control character among thousands of plain
+    texts (each hidden in a batch of its own) still comes out redacted."""
+    plain = [f"finding {i}: user{i % 50} may write DocType {i % 97} at {PLAIN[i % 2_000]}"
+             for i in range(14_000)]
+    for where in (0, 1_999, 2_000):
+        texts = [*plain]
+        for k, hidden in enumerate([*_forms(), "bell\x07rings", "bidi \u202e here"]):
+            texts[(where + k * 2_003) % len(texts)] = hidden
+        redactor = _redactor()
+        reference = _redactor()
+        redactor.prime(texts)
+        redact = redactor.frozen()
+        for text in texts:
+            assert redact(text) == reference.text(text)
+        assert not any(SECRET in redact(t) or NAME in redact(t) for t in texts)
