@@ -176,19 +176,25 @@ class _Cleaner:
         """A value as JSON holds it: texts redacted, containers walked, numbers kept."""
         return apply_text(value, self.text)
 
-    def records(self, records: Sequence[Mapping[str, Any]]) -> Sequence[Mapping[str, Any]]:
-        """:meth:`value` of each record: the records themselves when they hold only the
-        plain JSON types and the redactor leaves every text of them (keys too) as it is,
-        which one batch scan tells (a run's findings hold a million texts); else each
-        record walked and redacted."""
-        texts = _texts_of(records)
-        if texts is not None:
+    RECORDS_BATCH = 1_000  # records checked at a time: one with a secret walks only these
+
+    def records(self, records: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
+        """:meth:`value` of each record: a batch of records is itself when they hold only
+        the plain JSON types and the redactor leaves every text of them (keys too) as it
+        is, which one scan of the batch tells (a run's findings hold a million texts);
+        any other batch is walked and redacted record by record."""
+        out: list[Mapping[str, Any]] = []
+        for start in range(0, len(records), self.RECORDS_BATCH):
+            batch = records[start:start + self.RECORDS_BATCH]
+            texts = _texts_of(batch)
             try:
-                if self._unchanged(texts):
-                    return records
+                if texts is not None and self._unchanged(texts):
+                    out += batch
+                    continue
             except TypeError:  # a key that is not a text: apply_text keeps it, as is
                 pass
-        return [apply_text(r, self.text) for r in records]
+            out += [apply_text(r, self.text) for r in batch]
+        return out
 
     def csv_field(self, value: object) -> bytes:
         """A value as csv.writer writes it as one field, redacted and neutralised."""

@@ -164,6 +164,7 @@ def test_findings_that_hold_no_secret_are_written_as_they_are_and_one_that_does_
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch, key: str, value: object,
         where: int) -> None:
     monkeypatch.setattr(files, "CHUNK_ROWS", 40)
+    monkeypatch.setattr(files._Cleaner, "RECORDS_BATCH", 16)  # several batches a chunk
     findings: list[dict[str, object]] = [
         {"id": f"f{i}", "severity": "high", "rule": "secret-read", "user": "bot",
          "doctype": f"DocType {i}", "op": None, "detail": f"plain detail {i} " * 4,
