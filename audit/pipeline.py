@@ -21,6 +21,7 @@ from urllib.parse import urlsplit
 
 from audit import __version__
 from audit.analysis import AnalysisOptions, analyse
+from audit.analysis.sod import absent_doctypes
 from audit.config.loader import AuditConfig, ConfigError, SiteConfig, UserConfig
 from audit.crawl.active import Ledger, Lifecycle, merge
 from audit.crawl.discovery import Discovery, Scope
@@ -268,7 +269,8 @@ def check_names(request: RunRequest, inventory: Inventory) -> list[str]:
             f"{_names(outside)} outside the crawl's scope ([crawl] doctypes / exclude): "
             "not judged"
             for index, user in enumerate(request.config.users)
-            if (outside := [n for n in (user.expect or {}) if not scope.wants(n)])]
+            if (outside := [n for n in (user.expect or {}) if not scope.wants(n)])] + \
+        absent_doctypes(request.analysis.sod_rules, known, scope.wants)
 
 
 def _names(names: list[str]) -> str:

@@ -11,6 +11,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from audit.analysis import AnalysisOptions, analyse, fails
+from audit.analysis.sod import absent_doctypes
 from audit.model import Severity
 from audit.render import DEFAULT_FORMATS, Format, parse_formats, render_all
 from audit.render.terminal import render_terminal
@@ -53,9 +54,12 @@ def report(outdir: Path, fail_on: Severity | None, echo: Callable[[str], None],
            warn: Callable[[str], None] | None = None) -> ExitCode:
     old = RunResults.load(baseline) if baseline is not None else None
     options = replace(options or AnalysisOptions(), fail_on=fail_on)
-    record = reanalyse(load(outdir), options, old, str(baseline or ""))
-    for entry in record.analysis.get("expired_suppressions", []):
-        if warn is not None:
+    saved = load(outdir)
+    record = reanalyse(saved, options, old, str(baseline or ""))
+    if warn is not None:
+        for note in absent_doctypes(options.sod_rules, saved.doctypes):
+            warn(note)
+        for entry in record.analysis.get("expired_suppressions", []):
             warn(f"suppression expired, no longer applied: {entry}")
     render_formats(record, outdir, formats, color, echo)
     return ExitCode.FINDINGS if fails(record.findings, fail_on) else ExitCode.OK

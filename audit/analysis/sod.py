@@ -9,7 +9,7 @@ apart (a credit note is a Sales Invoice with ``is_return``): each conflict says 
 from __future__ import annotations
 
 import tomllib
-from collections.abc import Iterator
+from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -95,17 +95,55 @@ def load_rules(extra: Path | None = None) -> tuple[SodRule, ...]:
     shipped = resources.files("audit").joinpath("data/sod.toml").read_text("utf-8")
     rules = {r.id: r for r in parse_rules(shipped, "audit/data/sod.toml")}
     if extra is not None:
-        odd = not_regular(extra)
-        if odd:
-            raise UsageError(f"{extra}: cannot be read ({odd})")
-        try:
-            text = Path(extra).read_text("utf-8")
-        except OSError as exc:
-            raise UsageError(f"{extra}: cannot be read ({exc.strerror or exc})") from None
-        except UnicodeDecodeError:
-            raise UsageError(f"{extra}: not UTF-8 text") from None
-        rules.update({r.id: r for r in parse_rules(text, str(extra))})
+        rules.update({r.id: r for r in load_file(extra)})
     return tuple(rules.values())
+
+
+def load_file(path: Path) -> tuple[SodRule, ...]:
+    """The rules of one ``--sod-rules`` file; a clear error for one that cannot be read."""
+    odd = not_regular(path)
+    if odd:
+        raise UsageError(f"{path}: cannot be read ({odd})")
+    try:
+        text = Path(path).read_text("utf-8")
+    except OSError as exc:
+        raise UsageError(f"{path}: cannot be read ({exc.strerror or exc})") from None
+    except UnicodeDecodeError:
+        raise UsageError(f"{path}: not UTF-8 text") from None
+    return parse_rules(text, str(path))
+
+
+def absent_doctypes(path: Path | None, known: Collection[str],
+                    in_scope: Callable[[str], bool] | None = None) -> list[str]:
+    """Warnings for the DocTypes a ``--sod-rules`` file names that the record cannot judge:
+    one the site does not have (misspelt, or its app not installed) or one outside the
+    crawl's scope (``in_scope``; None: not known, as when a saved record is reported). A
+    side of them is never held, so its rule never fires. (The shipped pack names ERPNext's
+    DocTypes, which a plain Frappe site lacks: it is not warned about.)"""
+    if path is None or not known:
+        return []
+    out = []
+    for rule in load_file(path):
+        cells = list(dict.fromkeys(d for d, _op in (*rule.a, *rule.b) if d not in known))
+        if cells and in_scope is None:
+            out.append(f"{path}: rule {rule.id!r} names {_quoted(cells)}, which this run did "
+                       "not audit (the site lacks it, or it was outside the crawl's scope; "
+                       "names are case-sensitive): no cell of it is held")
+            continue
+        absent = [d for d in cells if in_scope is not None and in_scope(d)]
+        outside = [d for d in cells if d not in absent]
+        if absent:
+            out.append(f"{path}: rule {rule.id!r} names {_quoted(absent)}, which the site "
+                       "does not have (names are case-sensitive): no cell of it is held")
+        if outside:
+            out.append(f"{path}: rule {rule.id!r} names {_quoted(outside)}, outside the "
+                       "crawl's scope ([crawl] doctypes / exclude, --doctypes) or absent from "
+                       "the site: not judged")
+    return out
+
+
+def _quoted(names: list[str]) -> str:
+    return ", ".join(repr(n) for n in names)
 
 
 def sod_findings(frame: pd.DataFrame, options: AnalysisOptions,
