@@ -149,3 +149,16 @@ def test_texts_primed_by_batch_are_redacted_as_one_by_one() -> None:
         for text in texts:
             assert redact(text) == reference.text(text)
         assert not any(SECRET in redact(t) or NAME in redact(t) for t in texts)
+
+
+def test_words_beyond_re2s_memory_bound_leave_every_text_to_the_pattern(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """When RE2 refuses the words (a site with very many secret names), no text is skipped."""
+    monkeypatch.setattr(Literals, "MAX_MEM", 1 << 12)
+    words = [f"name{i:05d}-of-a-token" for i in range(5_000)]
+    assert Literals(words).may_hold("holds none of them") is True
+    redactor = Redactor(SecretRegistry(), doctypes=())
+    redactor.learn(*words)
+    text = f"{PLAIN[0]} revoked name04321-of-a-token at {PLAIN[1]}"
+    assert "name04321-of-a-token" not in redactor.text(text)
+    assert redactor.unchanged()([*PLAIN[:100], text]) is False
